@@ -1,0 +1,146 @@
+"""What the libraries call things: optimizers, trainers, loaders of pretrained weights.
+
+Everything is keyed on qualified names (after import resolution), so a user's own class that
+happens to be called `AdamW` or `Trainer` never matches.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Packages whose capitalised members are optimizer classes.
+_OPTIMIZER_PACKAGES = (
+    "torch.optim.",
+    "bitsandbytes.optim.",
+    "timm.optim.",
+    "torch_optimizer.",
+    "apex.optimizers.",
+    "deepspeed.ops.adam.",
+    "deepspeed.ops.lamb.",
+)
+_OPTIMIZER_NAMES = frozenset(
+    {
+        "transformers.AdamW",
+        "transformers.optimization.AdamW",
+        "transformers.Adafactor",
+        "transformers.optimization.Adafactor",
+        "lion_pytorch.Lion",
+        "schedulefree.AdamWScheduleFree",
+        "schedulefree.SGDScheduleFree",
+        "prodigyopt.Prodigy",
+        "came_pytorch.CAME",
+        "muon.Muon",
+    }
+)
+# Members of the optimizer packages that are not optimizers one would build over a model.
+_NOT_OPTIMIZERS = frozenset({"Optimizer", "LBFGS"})
+
+
+def is_optimizer(qualname: str | None) -> bool:
+    if qualname is None:
+        return False
+    if qualname in _OPTIMIZER_NAMES:
+        return True
+    for package in _OPTIMIZER_PACKAGES:
+        if qualname.startswith(package):
+            rest = qualname[len(package) :]
+            last = rest.rsplit(".", 1)[-1]
+            return (
+                "lr_scheduler" not in rest
+                and "swa_utils" not in rest
+                and last[:1].isupper()
+                and last not in _NOT_OPTIMIZERS
+            )
+    return False
+
+
+HF_TRAINERS = frozenset(
+    {
+        "transformers.Trainer",
+        "transformers.trainer.Trainer",
+        "transformers.Seq2SeqTrainer",
+        "transformers.trainer_seq2seq.Seq2SeqTrainer",
+        "trl.SFTTrainer",
+        "trl.trainer.SFTTrainer",
+    }
+)
+# The methods of a Trainer subclass that replace the default optimizer.
+TRAINER_OPTIMIZER_OVERRIDES = frozenset({"create_optimizer", "create_optimizer_and_scheduler"})
+
+LIGHTNING_TRAINERS = frozenset(
+    {"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer"}
+)
+
+
+def is_lightning_module(qualname: str | None) -> bool:
+    return qualname is not None and qualname.split(".")[-1] == "LightningModule"
+
+
+def is_torch_module_base(qualname: str | None) -> bool:
+    """A base class that makes a class an nn.Module (torch's, Lightning's, HF's PreTrainedModel)."""
+    if qualname is None:
+        return False
+    last = qualname.split(".")[-1]
+    return (
+        qualname in {"torch.nn.Module", "torch.nn.modules.module.Module"}
+        or is_lightning_module(qualname)
+        or last.endswith("PreTrainedModel")
+        or last == "PreTrainedModel"
+    )
+
+
+# `X.from_pretrained` loads a model unless X is one of these (tokenizers, configs, processors).
+_NOT_A_MODEL = re.compile(
+    r"(Tokenizer|TokenizerFast|Config|Processor|FeatureExtractor|ImageProcessor|"
+    r"GenerationConfig|Pipeline|Scheduler|Dataset)$"
+)
+
+
+def from_pretrained_loads_model(receiver: str | None) -> bool:
+    """`receiver` is the dotted name before `.from_pretrained`, as written (may be unresolved)."""
+    if receiver is None:
+        return True  # e.g. `MODEL_CLASSES[name].from_pretrained(...)`: still a model loader
+    return _NOT_A_MODEL.search(receiver.split(".")[-1]) is None
+
+
+# Calls that return their (first, or positionally matching) argument wrapped or moved.
+MODEL_PASSTHROUGH_METHODS = frozenset(
+    {"to", "cuda", "cpu", "train", "half", "float", "bfloat16", "double", "to_empty"}
+)
+MODEL_WRAPPER_CALLS = frozenset(
+    {
+        "prepare",  # accelerate
+        "prepare_model",
+        "setup",  # lightning fabric
+        "compile",  # torch.compile
+        "DataParallel",
+        "DistributedDataParallel",
+        "DDP",
+        "FullyShardedDataParallel",
+        "FSDP",
+        "initialize",  # deepspeed
+        "wrap",
+    }
+)
+
+# PEFT and friends freeze the base model: a script that calls them has a freeze.
+FREEZING_CALLS = frozenset(
+    {"get_peft_model", "prepare_model_for_kbit_training", "prepare_model_for_int8_training"}
+)
+
+# A file in which none of these appears cannot build an optimizer or a trainer that the catalogue
+# above knows, so it cannot produce a finding: the engine skips parsing it. Every optimizer and
+# trainer name above contains one of these tokens (a test checks it); keep them in step.
+PREFILTER_TOKENS = (
+    "optim",
+    "Adam",
+    "SGD",
+    "Adafactor",
+    "Lion",
+    "Lamb",
+    "Prodigy",
+    "ScheduleFree",
+    "CAME",
+    "Muon",
+    "Trainer",
+)

@@ -1,0 +1,269 @@
+"""Where a model comes from: pretrained weights, built from scratch, or not a model at all.
+
+`Resolver.origin(expr, scope, seq)` follows an expression through assignments (the binding that
+reaches `seq`), tuple unpacking, wrappers such as `accelerator.prepare`, helper functions and
+their call sites, and classes defined in the script (what their `__init__` assigns to `self`).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from functools import cached_property
+
+import libcst as cst
+
+from lrlint.analysis import catalog
+from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
+from lrlint.analysis.script import Binding, CallSite, ClassInfo, Scope, Script
+
+
+class Origin(enum.IntEnum):
+    """Ordered so that the union of several possibilities is their max."""
+
+    NOT_MODEL = 0
+    SCRATCH = 1
+    UNKNOWN = 2
+    PRETRAINED = 3
+
+
+_ENDLESS = math.inf
+
+
+def _is_literal_none(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value in {"None", "False"}
+
+
+class Resolver:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self._active: set[tuple[int, int, int | None]] = set()  # recursion guard
+        self._class_origins: dict[str, Origin] = {}
+
+    # ---- the public question ------------------------------------------------------------------
+    def origin(
+        self, expr: cst.BaseExpression, scope: Scope, seq: float, unpack: int | None = None
+    ) -> Origin:
+        key = (id(expr), id(scope), unpack)
+        if key in self._active:
+            return Origin.UNKNOWN
+        self._active.add(key)
+        try:
+            return self._origin(expr, scope, seq, unpack)
+        finally:
+            self._active.discard(key)
+
+    @property
+    def loads_pretrained(self) -> bool:
+        """Whether the file loads pretrained weights anywhere: the fallback for unknown models."""
+        return bool(self.pretrained_loads)
+
+    @cached_property
+    def pretrained_loads(self) -> list[CallSite]:
+        """The calls that load pretrained weights (not `torch.load` of a state dict)."""
+        return [site for site in self.script.calls if self._loads_weights(site)]
+
+    # ---- expressions --------------------------------------------------------------------------
+    def _origin(
+        self, expr: cst.BaseExpression, scope: Scope, seq: float, unpack: int | None
+    ) -> Origin:
+        if isinstance(expr, cst.Name):
+            return self._name_origin(expr.value, scope, seq)
+        if isinstance(expr, cst.Attribute):
+            if dotted(expr.value) == "self" and scope.owner is not None:
+                return self._self_attr_origin(scope.owner, expr.attr.value)
+            return self.origin(expr.value, scope, seq)
+        if isinstance(expr, cst.Call):
+            return self._call_origin(expr, scope, seq, unpack)
+        if (
+            isinstance(expr, (cst.Tuple, cst.List))
+            and unpack is not None
+            and unpack < len(expr.elements)
+        ):
+            return self.origin(expr.elements[unpack].value, scope, seq)
+        return Origin.UNKNOWN
+
+    def _name_origin(self, name: str, scope: Scope, seq: float) -> Origin:
+        if name == "self" and scope.owner is not None:
+            return self.class_origin(scope.owner)
+        current: Scope | None = scope
+        bound_seq = seq
+        while current is not None:
+            binding = self._reaching(current, name, bound_seq)
+            if binding is not None:
+                origin = self._binding_origin(binding, current)
+                if origin < Origin.PRETRAINED and self._state_dict_loaded(name, current, seq):
+                    return Origin.PRETRAINED
+                return origin
+            if current.kind == "function" and name in current.params:
+                return self._param_origin(current, name)
+            # Names free in a function come from the enclosing scopes, whatever their order.
+            current = current.parent
+            while current is not None and current.kind == "class":
+                current = current.parent
+            bound_seq = _ENDLESS
+        return Origin.UNKNOWN
+
+    @staticmethod
+    def _reaching(scope: Scope, name: str, seq: float) -> Binding | None:
+        bindings = [b for b in scope.bindings.get(name, ()) if b.seq < seq]
+        return bindings[-1] if bindings else None
+
+    def _binding_origin(self, binding: Binding, scope: Scope) -> Origin:
+        if binding.value is None:  # a def, a class, a loop variable: nothing we evaluate
+            return Origin.UNKNOWN
+        return self.origin(binding.value, scope, binding.seq, binding.unpack)
+
+    def _state_dict_loaded(self, name: str, scope: Scope, seq: float) -> bool:
+        return any(
+            receiver == name and load_seq < seq
+            for receiver, load_scope, load_seq in self.script.state_dict_loads
+            if load_scope is scope or seq == _ENDLESS
+        )
+
+    def _param_origin(self, function: Scope, name: str) -> Origin:
+        """A parameter is whatever the call sites in this file pass for it."""
+        index = function.params.index(name)
+        if function.owner is not None and function.params and function.params[0] in {"self", "cls"}:
+            index -= 1
+        found: list[Origin] = []
+        for site in self.script.calls:
+            if last_name(site.node.func) != function.name:
+                continue
+            arg = keyword_arg(site.node, name)
+            if arg is None and index >= 0:
+                arg = positional_arg(site.node, index)
+            if arg is not None:
+                found.append(self.origin(arg, site.scope, site.seq))
+        return max(found) if found else Origin.UNKNOWN
+
+    # ---- classes ------------------------------------------------------------------------------
+    def class_origin(self, info: ClassInfo) -> Origin:
+        """An instance of a class in this file: pretrained if `__init__` (or any method) assigns a
+        pretrained model to `self`, a scratch model if it is an nn.Module, else not a model."""
+        cached = self._class_origins.get(info.name)
+        if cached is not None:
+            return cached
+        self._class_origins[info.name] = Origin.UNKNOWN  # cycle guard
+        result = Origin.NOT_MODEL
+        if self._is_module_class(info):
+            result = Origin.SCRATCH
+        for attr in info.self_attrs:
+            if self._self_attr_origin(info, attr) == Origin.PRETRAINED:
+                result = Origin.PRETRAINED
+                break
+        for base in info.bases:
+            base_info = self.script.classes.get(base)
+            if base_info is not None and base_info is not info:
+                result = max(result, self.class_origin(base_info))
+        self._class_origins[info.name] = result
+        return result
+
+    def _is_module_class(self, info: ClassInfo) -> bool:
+        for base in info.bases:
+            if catalog.is_torch_module_base(base) or base.split(".")[-1] == "Module":
+                return True
+            base_info = self.script.classes.get(base)
+            if base_info is not None and base_info is not info and self._is_module_class(base_info):
+                return True
+        return False
+
+    def _self_attr_origin(self, info: ClassInfo, attr: str) -> Origin:
+        assigned = info.self_attrs.get(attr)
+        if not assigned:
+            for base in info.bases:
+                base_info = self.script.classes.get(base)
+                if base_info is not None and base_info is not info:
+                    return self._self_attr_origin(base_info, attr)
+            return Origin.UNKNOWN
+        origin = max(self.origin(value, scope, seq) for value, scope, seq in assigned)
+        if origin < Origin.PRETRAINED and any(
+            receiver == f"self.{attr}" and load_scope.owner is info
+            for receiver, load_scope, _ in self.script.state_dict_loads
+        ):
+            return Origin.PRETRAINED
+        return origin
+
+    # ---- calls --------------------------------------------------------------------------------
+    def _call_origin(self, call: cst.Call, scope: Scope, seq: float, unpack: int | None) -> Origin:
+        func = call.func
+        name = last_name(func)
+        qualname = self.script.imports.qualify(func)
+        receiver = func.value if isinstance(func, cst.Attribute) else None
+
+        weights = self._weights_origin(call, name, qualname, receiver)
+        if weights is not None:
+            return weights
+        if receiver is not None and name in catalog.MODEL_PASSTHROUGH_METHODS:
+            return self.origin(receiver, scope, seq)
+        if name in catalog.MODEL_WRAPPER_CALLS:
+            wrapped = None
+            if unpack is not None:
+                wrapped = positional_arg(call, unpack)
+            wrapped = wrapped or keyword_arg(call, "model") or positional_arg(call, 0)
+            return self.origin(wrapped, scope, seq) if wrapped is not None else Origin.UNKNOWN
+        if isinstance(func, cst.Name) and qualname is None:
+            info = self.script.classes.get(func.value)
+            if info is not None:
+                return self.class_origin(info)
+            functions = [f for f in self.script.functions.get(func.value, ()) if f.owner is None]
+            if functions:
+                return self._returns_origin(functions[-1], unpack)
+        if qualname is not None:
+            head = qualname.split(".")[0]
+            if (
+                head in {"transformers", "torch", "timm", "torchvision"}
+                and name
+                and name[0].isupper()
+            ):
+                return Origin.SCRATCH  # `BertModel(config)`, `nn.Linear(...)`: fresh weights
+        return Origin.UNKNOWN
+
+    def _returns_origin(self, function: Scope, unpack: int | None) -> Origin:
+        found = [self.origin(value, function, _ENDLESS, unpack) for value in function.returns]
+        return max(found) if found else Origin.UNKNOWN
+
+    def _weights_origin(
+        self,
+        call: cst.Call,
+        name: str | None,
+        qualname: str | None,
+        receiver: cst.BaseExpression | None,
+    ) -> Origin | None:
+        """The origin when this call itself loads or builds a model, else None."""
+        if name == "from_pretrained" and receiver is not None:
+            if catalog.from_pretrained_loads_model(dotted(receiver)):
+                return Origin.PRETRAINED
+            return Origin.NOT_MODEL
+        if name in {"from_config", "_from_config", "from_dict"}:
+            return Origin.SCRATCH
+        if qualname is None:
+            return None
+        if qualname in {"timm.create_model", "timm.models.create_model"}:
+            flag = keyword_arg(call, "pretrained")
+            if flag is None:
+                flag = positional_arg(call, 1)
+            return Origin.SCRATCH if flag is None or _is_literal_none(flag) else Origin.PRETRAINED
+        if qualname.startswith("torchvision.models.") and name and name[0].islower():
+            weights = keyword_arg(call, "weights")
+            flag = keyword_arg(call, "pretrained")
+            if (weights is not None and not _is_literal_none(weights)) or (
+                flag is not None and not _is_literal_none(flag)
+            ):
+                return Origin.PRETRAINED
+            return Origin.SCRATCH
+        if qualname in {
+            "torch.load",
+            "torch.hub.load",
+            "sentence_transformers.SentenceTransformer",
+            "open_clip.create_model_and_transforms",
+        }:
+            return Origin.PRETRAINED
+        return None
+
+    def _loads_weights(self, site: CallSite) -> bool:
+        node = site.node
+        name = last_name(node.func)
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        origin = self._weights_origin(node, name, site.qualname, receiver)
+        return origin == Origin.PRETRAINED and site.qualname != "torch.load"

@@ -1,0 +1,178 @@
+"""What an optimizer's `params` argument is: all of one model at one rate, or something else.
+
+Only the shapes that certainly put the whole model at a single rate are `Uniform`; anything we
+cannot read is `None`, and the rules stay quiet on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lrlint.analysis.names import dotted, last_name
+from lrlint.analysis.script import Scope, Script
+
+_PARAM_METHODS = frozenset({"parameters", "named_parameters"})
+# Attributes that are the same module, not a part of it (DDP, torch.compile, Lightning wrappers).
+_TRANSPARENT_ATTRS = frozenset({"module", "_orig_mod"})
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Every parameter of `model` in the optimizer at the optimizer's one rate."""
+
+    model: cst.BaseExpression
+    scope: Scope
+    seq: float
+
+
+def uniform_params(
+    script: Script, expr: cst.BaseExpression, scope: Scope, seq: float, default_lr: str | None
+) -> Uniform | None:
+    return _Reader(script, default_lr).read(expr, scope, seq, depth=0)
+
+
+def whole_model(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The model behind `model.parameters()`-like receivers, when they name a whole model.
+
+    `model`, `self`, `self.model`, `model.module` are whole; `model.classifier` is a part (an
+    optimizer over a part is a deliberate choice, e.g. training only the head).
+    """
+    node = expr
+    while isinstance(node, cst.Attribute) and node.attr.value in _TRANSPARENT_ATTRS:
+        node = node.value
+    if isinstance(node, cst.Name):
+        return expr
+    if isinstance(node, cst.Attribute) and dotted(node.value) == "self":
+        return expr
+    return None
+
+
+class _Reader:
+    def __init__(self, script: Script, default_lr: str | None) -> None:
+        self.script = script
+        self.default_lr = default_lr
+
+    def read(
+        self, expr: cst.BaseExpression, scope: Scope, seq: float, depth: int
+    ) -> Uniform | None:
+        if depth > 8:
+            return None
+        if isinstance(expr, cst.Call):
+            return self._call(expr, scope, seq, depth)
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            return self._comprehension(expr, scope, seq)
+        if isinstance(expr, cst.Name):
+            return self._name(expr.value, scope, seq, depth)
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return self._groups([element.value for element in expr.elements], scope, seq, depth)
+        if isinstance(expr, cst.Dict):
+            return self._groups([expr], scope, seq, depth)
+        return None
+
+    def _call(self, call: cst.Call, scope: Scope, seq: float, depth: int) -> Uniform | None:
+        name = last_name(call.func)
+        if name in _PARAM_METHODS and isinstance(call.func, cst.Attribute) and not call.args:
+            model = whole_model(call.func.value)
+            return Uniform(model, scope, seq) if model is not None else None
+        builtin = call.func.value if isinstance(call.func, cst.Name) else None
+        if builtin in {"list", "tuple", "iter"} and len(call.args) == 1:
+            return self.read(call.args[0].value, scope, seq, depth + 1)
+        if builtin == "filter" and len(call.args) == 2 and _only_requires_grad(call.args[0].value):
+            return self.read(call.args[1].value, scope, seq, depth + 1)
+        return None
+
+    def _comprehension(
+        self, expr: cst.ListComp | cst.GeneratorExp, scope: Scope, seq: float
+    ) -> Uniform | None:
+        loop = expr.for_in
+        if loop.inner_for_in is not None or not all(_only_requires_grad(c.test) for c in loop.ifs):
+            return None
+        source = loop.iter
+        if (
+            isinstance(source, cst.Call)
+            and last_name(source.func) in _PARAM_METHODS
+            and isinstance(source.func, cst.Attribute)
+        ):
+            model = whole_model(source.func.value)
+            return Uniform(model, scope, seq) if model is not None else None
+        return None
+
+    def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
+        if (id(scope), name) in self.script.grown_names:
+            return None  # built up with append/extend: not something we read here
+        bindings = [b for b in scope.bindings.get(name, ()) if b.seq < seq]
+        if not bindings or bindings[-1].value is None or bindings[-1].unpack is not None:
+            return None
+        binding = bindings[-1]
+        return self.read(binding.value, scope, binding.seq, depth + 1)
+
+    def _groups(
+        self, elements: list[cst.BaseExpression], scope: Scope, seq: float, depth: int
+    ) -> Uniform | None:
+        """A list of group dicts at one rate, all drawn from one model's own parameters (the
+        classic `no_decay` split). Groups over sub-modules belong to the group analysis."""
+        if not elements:
+            return None
+        rates: set[str | None] = set()
+        models: list[Uniform] = []
+        for element in elements:
+            group = _dict_items(element)
+            if group is None or "params" not in group:
+                return None
+            rate = group.get("lr")
+            rates.add(self.script.code(rate).strip() if rate is not None else self.default_lr)
+            source = self._group_source(group["params"], scope, seq)
+            if source is None:
+                return None
+            models.append(source)
+        if len(rates) != 1:
+            return None
+        first = self.script.code(models[0].model)
+        if any(self.script.code(m.model) != first for m in models[1:]):
+            return None
+        return models[0]
+
+    def _group_source(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> Uniform | None:
+        """The model whose full parameter list a group filters (by name, for weight decay)."""
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            source = expr.for_in.iter
+            if (
+                isinstance(source, cst.Call)
+                and isinstance(source.func, cst.Attribute)
+                and last_name(source.func) in _PARAM_METHODS
+            ):
+                model = whole_model(source.func.value)
+                return Uniform(model, scope, seq) if model is not None else None
+            return None
+        return self.read(expr, scope, seq, depth=1)
+
+
+def _dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None:
+    """`{"params": ..., "lr": ...}` or `dict(params=..., lr=...)` as a mapping of literal keys."""
+    items: dict[str, cst.BaseExpression] = {}
+    if isinstance(node, cst.Dict):
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                return None
+            key = element.key
+            if not isinstance(key, cst.SimpleString):
+                return None
+            items[str(key.evaluated_value)] = element.value
+        return items
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        for arg in node.args:
+            if arg.keyword is None:
+                return None
+            items[arg.keyword.value] = arg.value
+        return items
+    return None
+
+
+def _only_requires_grad(test: cst.BaseExpression) -> bool:
+    """`p.requires_grad` (in a comprehension's `if` or a `filter` lambda) selects trainable
+    parameters, not a part of the model."""
+    if isinstance(test, cst.Lambda):
+        test = test.body
+    return isinstance(test, cst.Attribute) and test.attr.value == "requires_grad"

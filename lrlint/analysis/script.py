@@ -1,0 +1,409 @@
+"""One LibCST walk over a script, keeping what the rules ask about.
+
+The walk records scopes and their assignments (in document order, so a use can find the binding
+that reaches it), classes and what their methods assign to `self`, every call, and the file-wide
+facts the rules share: freezing, evaluation, training loops, data sizes, argparse defaults.
+Nothing here decides a finding; `origins`, `params` and the rules do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from lrlint.analysis import catalog
+from lrlint.analysis.names import ImportTable, dotted, last_name
+
+
+@dataclass
+class Binding:
+    value: cst.BaseExpression | None  # None: bound by something we do not evaluate
+    seq: int
+    unpack: int | None = None  # position in a tuple target: `a, b = f()`
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # "module", "class" or "function"
+    name: str
+    parent: Scope | None
+    node: cst.CSTNode | None = None
+    params: list[str] = field(default_factory=list)
+    owner: ClassInfo | None = None  # the class a method belongs to
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    returns: list[cst.BaseExpression] = field(default_factory=list)
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    bases: list[str]  # qualified names, or the local name of a class in this file
+    scope: Scope
+    methods: dict[str, Scope] = field(default_factory=dict)
+    # attribute -> (value, method scope, seq) for every `self.attr = value`
+    self_attrs: dict[str, list[tuple[cst.BaseExpression, Scope, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class CallSite:
+    node: cst.Call
+    scope: Scope
+    seq: int
+    qualname: str | None  # the callee's qualified name when it is imported
+
+
+@dataclass(frozen=True)
+class DataSize:
+    count: int
+    node: cst.CSTNode
+
+
+# Names that say "this holds training examples" (for literal lists and slices).
+_DATA_NAME = re.compile(
+    r"train|example|sample|text|sentence|data|corpus|review|doc|pair|rows|subset|few|shot|^ds$|^df$",
+    re.IGNORECASE,
+)
+_SPLIT_SLICE = re.compile(r"^\w+\[\s*:?\s*(\d+)\s*\]$")
+_EVAL_CALL = re.compile(r"eval|valid", re.IGNORECASE)
+_EVAL_KWARGS = frozenset(
+    {
+        "eval_dataset",
+        "eval_dataloader",
+        "val_dataloaders",
+        "valid_dataloader",
+        "validation_data",
+        "eval_strategy",
+        "evaluation_strategy",
+    }
+)
+_EVAL_METHODS = frozenset({"validation_step", "val_dataloader", "on_validation_epoch_end"})
+_LOOP_TYPES = (cst.For, cst.While)
+
+
+class Script:
+    """The facts of one parsed file."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self.imports = ImportTable()
+        self.module_scope = Scope("module", "<module>", None, module)
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, list[Scope]] = {}  # by name; methods included
+        self.calls: list[CallSite] = []
+        self.freezes: list[cst.CSTNode] = []
+        self.has_evaluation = False
+        self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
+        self.data_sizes: list[DataSize] = []
+        self.argparse_defaults: dict[str, cst.BaseExpression] = {}
+        self.state_dict_loads: list[tuple[str, Scope, int]] = []  # (receiver, scope, seq)
+        self.grown_names: set[tuple[int, str]] = set()  # (id(scope), name) appended to later
+
+    @classmethod
+    def parse(cls, text: str) -> Script:
+        """Raises libcst.ParserSyntaxError when the text is not valid Python."""
+        module = cst.parse_module(text)
+        script = cls(module, text)
+        module.visit(_Collector(script))
+        return script
+
+    @cached_property
+    def _positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        # Computed only when a rule reports: most files have no findings and never pay for it.
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return wrapper.resolve(PositionProvider)
+
+    def position(self, node: cst.CSTNode) -> tuple[int, int]:
+        """1-based line and column of a node's start."""
+        start = self._positions[node].start
+        return start.line, start.column + 1
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+def _is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+def _int_literal(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    return None
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    """A constant example: a string, a number, or a tuple/list/dict of those."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _literal(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_literal(element.value) for element in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(
+            isinstance(element, cst.DictElement) and _literal(element.value)
+            for element in node.elements
+        )
+    return False
+
+
+def _slice_size(node: cst.BaseExpression) -> int | None:
+    """`rows[:80]` -> 80, `rows[10:90]` -> 80; anything else None."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+        return None
+    index = node.slice[0].slice
+    if not isinstance(index, cst.Slice) or index.step is not None:
+        return None
+    upper = _int_literal(index.upper)
+    lower = 0 if index.lower is None else _int_literal(index.lower)
+    if upper is None or lower is None or upper <= lower:
+        return None
+    return upper - lower
+
+
+class _Collector(cst.CSTVisitor):
+    def __init__(self, script: Script) -> None:
+        super().__init__()
+        self.script = script
+        self.scope = script.module_scope
+        self.class_stack: list[ClassInfo] = []
+        self.loop_stack: list[list[cst.CSTNode]] = [[]]  # per scope, the loops we are inside
+        self.seq = 0
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    # ---- imports -----------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> None:
+        self.script.imports.add_import(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.script.imports.add_import_from(node)
+
+    # ---- scopes ------------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        bases = []
+        for arg in node.bases:
+            name = self.script.imports.qualify(arg.value) or dotted(arg.value)
+            if name is not None:
+                bases.append(name)
+        scope = Scope("class", node.name.value, self.scope, node)
+        info = ClassInfo(node.name.value, bases, scope)
+        self.script.classes[node.name.value] = info
+        self.scope.bind(node.name.value, Binding(None, self._next()))
+        self.class_stack.append(info)
+        self.scope = scope
+        self.loop_stack.append([])
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.class_stack.pop()
+        self._pop_scope()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        owner = self.class_stack[-1] if self.scope.kind == "class" else None
+        params = [param.name.value for param in node.params.posonly_params]
+        params += [param.name.value for param in node.params.params]
+        params += [param.name.value for param in node.params.kwonly_params]
+        scope = Scope("function", node.name.value, self.scope, node, params=params, owner=owner)
+        if owner is not None:
+            owner.methods[node.name.value] = scope
+        self.script.functions.setdefault(node.name.value, []).append(scope)
+        self.scope.bind(node.name.value, Binding(None, self._next()))
+        if node.name.value in _EVAL_METHODS:
+            self.script.has_evaluation = True
+        self.scope = scope
+        self.loop_stack.append([])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._pop_scope()
+
+    def _pop_scope(self) -> None:
+        assert self.scope.parent is not None
+        self.scope = self.scope.parent
+        self.loop_stack.pop()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.scope.returns.append(node.value)
+
+    # ---- loops -------------------------------------------------------------------------------
+    def visit_For(self, node: cst.For) -> None:
+        self.loop_stack[-1].append(node)
+        for name in _target_names(node.target):
+            self.scope.bind(name, Binding(None, self._next()))
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loop_stack[-1].pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self.loop_stack[-1].append(node)
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self.loop_stack[-1].pop()
+
+    # ---- assignments -------------------------------------------------------------------------
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        for target in original_node.targets:
+            self._assign(target.target, original_node.value)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        if original_node.value is not None:
+            self._assign(original_node.target, original_node.value)
+
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        if isinstance(original_node.target, cst.Name):
+            self.script.grown_names.add((id(self.scope), original_node.target.value))
+
+    def _assign(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
+        seq = self._next()
+        if isinstance(target, cst.Name):
+            self.scope.bind(target.value, Binding(value, seq))
+            self._note_data_size(target.value, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for index, element in enumerate(target.elements):
+                if isinstance(element.value, cst.Name):
+                    self.scope.bind(element.value.value, Binding(value, seq, unpack=index))
+        elif isinstance(target, cst.Attribute):
+            if target.attr.value == "requires_grad" and _is_false(value):
+                self.script.freezes.append(target)
+            owner = self.scope.owner
+            if owner is not None and dotted(target.value) == "self":
+                owner.self_attrs.setdefault(target.attr.value, []).append((value, self.scope, seq))
+
+    def _note_data_size(self, name: str, value: cst.BaseExpression) -> None:
+        if not _DATA_NAME.search(name):
+            return
+        size = _slice_size(value)
+        if (
+            size is None
+            and isinstance(value, cst.List)
+            and len(value.elements) >= 2
+            and all(_literal(element.value) for element in value.elements)
+        ):
+            size = len(value.elements)
+        if (
+            size is None
+            and isinstance(value, cst.Call)
+            and last_name(value.func) == "head"
+            and len(value.args) == 1
+        ):
+            size = _int_literal(value.args[0].value)
+        if size is not None:
+            self.script.data_sizes.append(DataSize(size, value))
+
+    # ---- calls -------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        script = self.script
+        qualname = script.imports.qualify(node.func)
+        script.calls.append(CallSite(node, self.scope, self._next(), qualname))
+        name = last_name(node.func)
+        if name is None:
+            return
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+
+        if name == "backward" and self.loop_stack[-1]:
+            outermost = self.loop_stack[-1][0]  # the epoch loop, not the batch loop inside it
+            if outermost not in script.training_loops:
+                script.training_loops.append(outermost)
+        if self._freezes(name, node):
+            script.freezes.append(node)
+        if self._evaluates(name, node):
+            script.has_evaluation = True
+        if name == "load_state_dict" and receiver is not None:
+            receiver_name = dotted(receiver)
+            if receiver_name is not None:
+                script.state_dict_loads.append((receiver_name, self.scope, self.seq))
+        if name in {"append", "extend", "insert"} and isinstance(receiver, cst.Name):
+            script.grown_names.add((id(self.scope), receiver.value))
+        if name == "add_argument":
+            self._note_argparse(node)
+        self._note_call_data_size(name, node)
+
+    @staticmethod
+    def _freezes(name: str, node: cst.Call) -> bool:
+        if name == "requires_grad_":
+            return any(
+                _is_false(arg.value)
+                for arg in node.args
+                if arg.keyword is None or arg.keyword.value == "requires_grad"
+            )
+        return name in catalog.FREEZING_CALLS or "freeze" in name.lower()
+
+    @staticmethod
+    def _evaluates(name: str, node: cst.Call) -> bool:
+        if name in {"no_grad", "inference_mode"} or _EVAL_CALL.search(name):
+            return True
+        if name == "set_grad_enabled" and node.args and _is_false(node.args[0].value):
+            return True
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in _EVAL_KWARGS:
+                value = arg.value
+                if not (isinstance(value, cst.SimpleString) and value.evaluated_value == "no"):
+                    return True
+        return False
+
+    def _note_argparse(self, node: cst.Call) -> None:
+        option = next(
+            (
+                arg.value.evaluated_value
+                for arg in node.args
+                if arg.keyword is None
+                and isinstance(arg.value, cst.SimpleString)
+                and str(arg.value.evaluated_value).startswith("--")
+            ),
+            None,
+        )
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if "default" not in keywords:
+            return
+        dest_node = keywords.get("dest")
+        if isinstance(dest_node, cst.SimpleString):
+            dest = str(dest_node.evaluated_value)
+        elif isinstance(option, str):
+            dest = option.lstrip("-").replace("-", "_")
+        else:
+            return
+        self.script.argparse_defaults[dest] = keywords["default"]
+
+    def _note_call_data_size(self, name: str, node: cst.Call) -> None:
+        if name == "select" and len(node.args) == 1:
+            inner = node.args[0].value
+            if (
+                isinstance(inner, cst.Call)
+                and last_name(inner.func) == "range"
+                and len(inner.args) == 1
+            ):
+                size = _int_literal(inner.args[0].value)
+                if size is not None:
+                    self.script.data_sizes.append(DataSize(size, node))
+        for arg in node.args:
+            if (
+                arg.keyword is not None
+                and arg.keyword.value == "split"
+                and isinstance(arg.value, cst.SimpleString)
+            ):
+                match = _SPLIT_SLICE.match(str(arg.value.evaluated_value))
+                if match:
+                    self.script.data_sizes.append(DataSize(int(match.group(1)), arg.value))
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        if last_name(node.decorator) in {"no_grad", "inference_mode"}:
+            self.script.has_evaluation = True
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    return []

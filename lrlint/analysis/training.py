@@ -1,0 +1,107 @@
+"""The training setup of a script: its optimizers, its trainers, where it trains and whether it
+freezes anything. Shared by the rules so that each question is answered once per file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import libcst as cst
+
+from lrlint.analysis import catalog
+from lrlint.analysis.origins import Origin, Resolver
+from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
+
+
+class TrainingSetup:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.resolver = Resolver(script)
+
+    def is_pretrained(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> bool:
+        """Pretrained, or unknown in a file that loads pretrained weights (the model a helper
+        receives is, in such a file, the one it loaded)."""
+        origin = self.resolver.origin(expr, scope, seq)
+        return origin == Origin.PRETRAINED or (
+            origin == Origin.UNKNOWN and self.resolver.loads_pretrained
+        )
+
+    @cached_property
+    def optimizer_calls(self) -> list[CallSite]:
+        return [site for site in self.script.calls if catalog.is_optimizer(site.qualname)]
+
+    @cached_property
+    def hf_trainer_calls(self) -> list[CallSite]:
+        return [site for site in self.script.calls if self._is_hf_trainer_class(site)]
+
+    @cached_property
+    def frozen(self) -> bool:
+        return bool(self.script.freezes)
+
+    @cached_property
+    def trains(self) -> bool:
+        return bool(self.optimizer_calls or self.hf_trainer_calls or self.train_calls)
+
+    @cached_property
+    def train_calls(self) -> list[CallSite]:
+        """`trainer.train()` / `trainer.fit(...)` on an HF or Lightning trainer."""
+        found = []
+        for site in self.script.calls:
+            func = site.node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in {"train", "fit"}
+                and self._is_trainer(func.value, site.scope, site.seq, depth=0)
+            ):
+                found.append(site)
+        return found
+
+    def hf_trainer_class(self, site: CallSite) -> ClassInfo | None:
+        """The subclass defined in this file that a Trainer call builds, if any."""
+        if isinstance(site.node.func, cst.Name):
+            return self.script.classes.get(site.node.func.value)
+        return None
+
+    def overrides_optimizer(self, info: ClassInfo | None) -> bool:
+        while info is not None:
+            if catalog.TRAINER_OPTIMIZER_OVERRIDES & info.methods.keys():
+                return True
+            info = next(
+                (self.script.classes[b] for b in info.bases if b in self.script.classes), None
+            )
+        return False
+
+    def _is_hf_trainer_class(self, site: CallSite) -> bool:
+        if site.qualname in catalog.HF_TRAINERS:
+            return True
+        info = self.hf_trainer_class(site)
+        seen: set[str] = set()
+        while info is not None and info.name not in seen:
+            seen.add(info.name)
+            if any(base in catalog.HF_TRAINERS for base in info.bases):
+                return True
+            info = next(
+                (self.script.classes[b] for b in info.bases if b in self.script.classes), None
+            )
+        return False
+
+    def _is_trainer(self, expr: cst.BaseExpression, scope: Scope, seq: float, depth: int) -> bool:
+        if depth > 4:
+            return False
+        if isinstance(expr, cst.Call):
+            qualname = self.script.imports.qualify(expr.func)
+            if qualname in catalog.LIGHTNING_TRAINERS:
+                return True
+            site = CallSite(expr, scope, seq, qualname)
+            return self._is_hf_trainer_class(site)
+        if isinstance(expr, cst.Name):
+            current: Scope | None = scope
+            while current is not None:
+                bindings = [b for b in current.bindings.get(expr.value, ()) if b.seq < seq]
+                if bindings:
+                    value = bindings[-1].value
+                    return value is not None and self._is_trainer(
+                        value, current, bindings[-1].seq, depth + 1
+                    )
+                current = current.parent
+                seq = float("inf")
+        return False

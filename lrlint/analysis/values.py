@@ -1,0 +1,104 @@
+"""Numbers a script makes plain: literals, constants, argparse defaults, simple config dicts."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from lrlint.analysis.names import dotted
+from lrlint.analysis.script import Scope, Script
+
+
+def number(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> float | None:
+    """The value of a numeric expression when the script makes it plain, else None."""
+    return _Evaluator(script).eval(expr, scope, seq, depth=0)
+
+
+def describe(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> str:
+    """`2e-05` when the value is known, else the expression as written (`self.hparams.lr`)."""
+    value = number(script, expr, scope, seq)
+    return repr(value) if value is not None else script.code(expr).strip()
+
+
+class _Evaluator:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def eval(self, expr: cst.BaseExpression, scope: Scope, seq: float, depth: int) -> float | None:
+        if depth > 8:
+            return None
+        if isinstance(expr, (cst.Integer, cst.Float)):
+            return float(expr.evaluated_value)
+        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+            inner = self.eval(expr.expression, scope, seq, depth + 1)
+            return -inner if inner is not None else None
+        if isinstance(expr, cst.BinaryOperation):
+            return self._binary(expr, scope, seq, depth)
+        if isinstance(expr, cst.Name):
+            return self._name(expr.value, scope, seq, depth)
+        if isinstance(expr, cst.Attribute):
+            # `args.lr`: an argparse default of that name
+            default = self.script.argparse_defaults.get(expr.attr.value)
+            if default is not None and dotted(expr.value) is not None:
+                return self.eval(default, self.script.module_scope, float("inf"), depth + 1)
+            return None
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+            return self._subscript(expr, scope, seq, depth)
+        return None
+
+    def _binary(
+        self, expr: cst.BinaryOperation, scope: Scope, seq: float, depth: int
+    ) -> float | None:
+        left = self.eval(expr.left, scope, seq, depth + 1)
+        right = self.eval(expr.right, scope, seq, depth + 1)
+        if left is None or right is None:
+            return None
+        operator = expr.operator
+        try:
+            if isinstance(operator, cst.Multiply):
+                return left * right
+            if isinstance(operator, cst.Divide):
+                return left / right
+            if isinstance(operator, cst.Add):
+                return left + right
+            if isinstance(operator, cst.Subtract):
+                return left - right
+            if isinstance(operator, cst.Power):
+                return float(left**right)
+        except (ZeroDivisionError, OverflowError):
+            return None
+        return None
+
+    def _name(self, name: str, scope: Scope, seq: float, depth: int) -> float | None:
+        current: Scope | None = scope
+        while current is not None:
+            bindings = [b for b in current.bindings.get(name, ()) if b.seq < seq]
+            if bindings:
+                binding = bindings[-1]
+                if binding.value is None or binding.unpack is not None:
+                    return None
+                return self.eval(binding.value, current, binding.seq, depth + 1)
+            current = current.parent
+            seq = float("inf")
+        return None
+
+    def _subscript(self, expr: cst.Subscript, scope: Scope, seq: float, depth: int) -> float | None:
+        """`config["lr"]` where `config = {"lr": 2e-5, ...}`."""
+        index = expr.slice[0].slice
+        if not isinstance(index, cst.Index) or not isinstance(index.value, cst.SimpleString):
+            return None
+        if not isinstance(expr.value, cst.Name):
+            return None
+        key = index.value.evaluated_value
+        bindings = [b for b in scope.bindings.get(expr.value.value, ()) if b.seq < seq]
+        if not bindings and scope.parent is not None:
+            bindings = list(self.script.module_scope.bindings.get(expr.value.value, ()))
+        if not bindings or not isinstance(bindings[-1].value, cst.Dict):
+            return None
+        for element in bindings[-1].value.elements:
+            if (
+                isinstance(element, cst.DictElement)
+                and isinstance(element.key, cst.SimpleString)
+                and element.key.evaluated_value == key
+            ):
+                return self.eval(element.value, scope, seq, depth + 1)
+        return None

@@ -1,0 +1,179 @@
+"""The `lrlint` command. Exit codes: 0 clean, 1 findings, 2 usage or internal error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from lrlint import __version__, registry
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _error(message: str) -> None:
+    click.echo(f"lrlint: error: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lrlint")
+def cli() -> None:
+    """A linter for the optimizer setup of fine-tuning scripts."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", help="Rules to enable, replacing the defaults (codes, prefixes or ALL).")
+@click.option("--extend-select", help="Rules to enable on top of the selection (e.g. LR009).")
+@click.option("--ignore", help="Rules to disable (codes or prefixes).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--num-examples",
+    type=click.IntRange(min=0),
+    help="How many labelled examples the fine-tuning uses (for LR002).",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply excludes to files named on the command line too (for pre-commit).",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."
+)
+def check(
+    paths: tuple[str, ...],
+    select: str | None,
+    extend_select: str | None,
+    ignore: str | None,
+    output_format: str,
+    num_examples: int | None,
+    exit_zero: bool,
+    config_path: str | None,
+    isolated: bool,
+    force_exclude: bool,
+    jobs: int | None,
+) -> None:
+    """Check training scripts (files or folders; default: the current folder)."""
+    from lrlint import config as config_module
+    from lrlint.discovery import discover
+    from lrlint.engine import CheckOptions, check_files
+
+    targets = paths or (".",)
+    try:
+        if isolated:
+            settings = config_module.Config()
+        elif config_path is not None:
+            settings = config_module.load(Path(config_path))
+        else:
+            start = Path(targets[0])
+            found = config_module.find_pyproject(start if start.is_dir() else start.parent)
+            settings = config_module.load(found) if found else config_module.Config()
+        enabled = registry.enabled_codes(
+            _codes(select) if select is not None else settings.select,
+            _codes(extend_select) or settings.extend_select,
+            _codes(ignore) if ignore is not None else settings.ignore,
+        )
+    except (config_module.ConfigError, registry.SelectorError) as exc:
+        _error(str(exc))
+        sys.exit(EXIT_ERROR)
+
+    found_files = discover(targets, settings.exclude, settings.root, force_exclude)
+    for missing in found_files.missing:
+        _error(f"{missing}: no such file or directory")
+    if not found_files.files and not found_files.missing:
+        click.echo("warning: no Python files found under the given paths", err=True)
+
+    options = CheckOptions(
+        enabled=enabled,
+        num_examples=num_examples if num_examples is not None else settings.num_examples,
+    )
+    results = check_files(found_files.files, options, jobs)
+    diagnostics = sorted(d for result in results for d in result.diagnostics)
+    failed = [result for result in results if result.error is not None]
+    for result in failed:
+        _error(f"{result.path}: {result.error}")
+
+    if output_format == "json":
+        from lrlint.reporting import json_format
+
+        click.echo(json_format.render(diagnostics), nl=False)
+    else:
+        from lrlint.reporting import text
+
+        click.echo(text.render(diagnostics), nl=False)
+
+    if failed or found_files.missing:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+@cli.command(name="rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, default, fix."""
+    if output_format == "json":
+        import json
+
+        records = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "default": r.default_enabled,
+                "fix": r.fixable,
+                "summary": r.summary,
+            }
+            for r in registry.RULES
+        ]
+        click.echo(json.dumps(records, indent=2))
+        return
+    click.echo(f"{'code':<7}{'name':<16}{'default':<9}{'fix':<5}summary")
+    for r in registry.RULES:
+        default = "on" if r.default_enabled else "off"
+        fix = "yes" if r.fixable else "no"
+        click.echo(f"{r.code:<7}{r.name:<16}{default:<9}{fix:<5}{r.summary}")
+
+
+@cli.command(name="rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print a rule's page (what it does, why, a bad and a good example)."""
+    from lrlint.docs import page
+
+    info = registry.BY_CODE.get(code.upper())
+    text = page(code) if info is not None else None
+    if text is None:
+        _error(f"unknown rule {code!r}; `lrlint rules` lists them")
+        sys.exit(EXIT_ERROR)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+def main() -> None:
+    try:
+        cli(prog_name="lrlint")
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        _error(f"internal error: {type(exc).__name__}: {exc}")
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,135 @@
+"""Checking text and files: prefilter, parse, run the enabled rules, honour noqa.
+
+libcst and the rules are imported only once a file passes the prefilter, so a pre-commit run
+over files that build no optimizer never pays for them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lrlint import source
+from lrlint.diagnostics import Diagnostic
+from lrlint.noqa import filter_suppressed
+from lrlint.prefilter import may_have_findings
+from lrlint.registry import BY_CODE, PARSE_ERROR
+
+# Below this many files to parse, a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 4
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    enabled: frozenset[str]
+    num_examples: int | None = None
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: str | None = None  # a one-line message: the file could not be checked
+
+
+def check_source(text: str, path: str, options: CheckOptions) -> list[Diagnostic]:
+    """All findings in one file's text, sorted, with noqa applied."""
+    if not may_have_findings(text):
+        return []
+    import libcst  # deferred: see the module docstring
+
+    from lrlint.analysis.script import Script
+    from lrlint.analysis.training import TrainingSetup
+    from lrlint.rules.base import RuleContext
+
+    try:
+        script = Script.parse(text)
+    except libcst.ParserSyntaxError as exc:
+        diagnostics = _parse_error(text, path, exc, options)
+    else:
+        context = RuleContext(TrainingSetup(script), options.num_examples)
+        diagnostics = []
+        for code in sorted(options.enabled):
+            rule_class = BY_CODE[code].load()
+            if rule_class is None:
+                continue
+            for finding in rule_class().check(context):
+                line, col = script.position(finding.node)
+                diagnostics.append(Diagnostic(path, line, col, code, finding.message))
+    return sorted(set(filter_suppressed(diagnostics, text.splitlines())))
+
+
+def _parse_error(text: str, path: str, exc: Exception, options: CheckOptions) -> list[Diagnostic]:
+    if PARSE_ERROR not in options.enabled:
+        return []
+    # CPython's own parser places the error where users expect it (libcst's line can be one
+    # off); libcst's position is the fallback for syntax CPython accepts and libcst does not.
+    try:
+        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+    except SyntaxError as syntax:
+        line, col = syntax.lineno or 1, syntax.offset or 1
+        message = f"cannot parse: {syntax.msg}"
+    else:
+        line = getattr(exc, "raw_line", 1)
+        col = getattr(exc, "raw_column", 0) + 1
+        message = f"lrlint's parser (libcst) cannot parse this file: {str(exc).splitlines()[0]}"
+    return [Diagnostic(path, line, col, PARSE_ERROR, message)]
+
+
+def check_file(path: str, options: CheckOptions) -> FileResult:
+    try:
+        text = source.read(Path(path)).text
+    except source.SourceError as exc:
+        if PARSE_ERROR in options.enabled and "decode" in str(exc):
+            return FileResult(path, [Diagnostic(path, 1, 1, PARSE_ERROR, str(exc))])
+        return FileResult(path, error=str(exc))
+    try:
+        return FileResult(path, check_source(text, path, options))
+    except RecursionError:
+        return FileResult(path, error="internal error: the file nests too deeply to analyse")
+    except Exception as exc:  # a bug in a rule must not stop the other files
+        return FileResult(path, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def check_files(paths: Sequence[str], options: CheckOptions, jobs: int | None) -> list[FileResult]:
+    """Check files, in parallel when there are enough of them to be worth it."""
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
+        return [check_file(path, options) for path in paths]
+    # Reading and prefiltering is cheap; only files that need parsing go to the pool.
+    results: dict[str, FileResult] = {}
+    to_parse: list[str] = []
+    for path in paths:
+        quick = _prefiltered(path)
+        if quick is None:
+            to_parse.append(path)
+        else:
+            results[path] = quick
+    if len(to_parse) >= _PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=min(workers, len(to_parse))) as pool:
+            chunks = max(1, len(to_parse) // (workers * 4))
+            checked = pool.map(
+                check_file, to_parse, _repeat(options, len(to_parse)), chunksize=chunks
+            )
+            for path, result in zip(to_parse, checked, strict=True):
+                results[path] = result
+    else:
+        for path in to_parse:
+            results[path] = check_file(path, options)
+    return [results[path] for path in paths]
+
+
+def _prefiltered(path: str) -> FileResult | None:
+    """A clean result for a readable file the prefilter rules out; None when it must be checked."""
+    try:
+        text = source.read(Path(path)).text
+    except source.SourceError:
+        return None  # let check_file report it
+    return None if may_have_findings(text) else FileResult(path)
+
+
+def _repeat(value: CheckOptions, times: int) -> Iterable[CheckOptions]:
+    return [value] * times

@@ -1,0 +1,1 @@
+"""Turning diagnostics into output: one module per format."""

@@ -1,0 +1,1 @@
+"""Rule implementations, one module each; `lrlint.registry` lists them and their names."""
