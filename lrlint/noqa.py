@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from lrlint.diagnostics import Diagnostic
 
-# flake8's form: "# noqa" alone silences everything on the line; a colon and codes silence those.
+# flake8's form: a bare noqa comment silences everything on the line; with a colon, the codes.
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )

@@ -134,6 +134,7 @@ FREEZING_CALLS = frozenset(
 PREFILTER_TOKENS = (
     "optim",
     "Adam",
+    "deepspeed",  # deepspeed.ops.adam.*, deepspeed.ops.lamb.*
     "SGD",
     "Adafactor",
     "Lion",

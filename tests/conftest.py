@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lrlint.engine import CheckOptions, check_source
+from lrlint.registry import BY_CODE
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+ALL_CODES = frozenset(BY_CODE)
+_EXPECT = re.compile(r"#\s*lrlint-expect:\s*([A-Z0-9, ]+)")
+
+
+def findings(
+    code: str, select: frozenset[str] = ALL_CODES, num_examples: int | None = None
+) -> set[tuple[int, str]]:
+    """(line, code) of every finding in a snippet, with every rule enabled by default."""
+    text = textwrap.dedent(code).lstrip("\n")
+    result = check_source(text, "snippet.py", CheckOptions(select, num_examples))
+    return {(d.line, d.code) for d in result}
+
+
+def expected(code: str) -> set[tuple[int, str]]:
+    """(line, code) for every `# lrlint-expect: LR001` marker in a snippet or file."""
+    text = textwrap.dedent(code).lstrip("\n")
+    marks = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _EXPECT.search(line)
+        if match:
+            marks |= {(number, c.strip()) for c in match.group(1).split(",") if c.strip()}
+    return marks
+
+
+@pytest.fixture
+def lint():
+    return findings
