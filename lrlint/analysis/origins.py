@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+from dataclasses import dataclass
 from functools import cached_property
 
 import libcst as cst
@@ -30,6 +31,22 @@ class Origin(enum.IntEnum):
 _ENDLESS = math.inf
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """An origin and, when known, what built the model: the loading or constructing call, or the
+    script's own class (for an instance of it)."""
+
+    origin: Origin
+    source: cst.Call | ClassInfo | None = None
+
+
+UNKNOWN = Resolution(Origin.UNKNOWN)
+
+
+def _best(resolutions: list[Resolution]) -> Resolution:
+    return max(resolutions, key=lambda r: r.origin) if resolutions else UNKNOWN
+
+
 def _is_literal_none(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value in {"None", "False"}
 
@@ -38,18 +55,24 @@ class Resolver:
     def __init__(self, script: Script) -> None:
         self.script = script
         self._active: set[tuple[int, int, int | None]] = set()  # recursion guard
-        self._class_origins: dict[str, Origin] = {}
+        self._classes: dict[str, Resolution] = {}
 
-    # ---- the public question ------------------------------------------------------------------
+    # ---- the public questions -----------------------------------------------------------------
     def origin(
         self, expr: cst.BaseExpression, scope: Scope, seq: float, unpack: int | None = None
     ) -> Origin:
+        return self.resolve(expr, scope, seq, unpack).origin
+
+    def resolve(
+        self, expr: cst.BaseExpression, scope: Scope, seq: float, unpack: int | None = None
+    ) -> Resolution:
+        """The origin of `expr` as evaluated at `seq` in `scope`, and what built it."""
         key = (id(expr), id(scope), unpack)
         if key in self._active:
-            return Origin.UNKNOWN
+            return UNKNOWN
         self._active.add(key)
         try:
-            return self._origin(expr, scope, seq, unpack)
+            return self._resolve(expr, scope, seq, unpack)
         finally:
             self._active.discard(key)
 
@@ -64,55 +87,55 @@ class Resolver:
         return [site for site in self.script.calls if self._loads_weights(site)]
 
     # ---- expressions --------------------------------------------------------------------------
-    def _origin(
+    def _resolve(
         self, expr: cst.BaseExpression, scope: Scope, seq: float, unpack: int | None
-    ) -> Origin:
+    ) -> Resolution:
         if isinstance(expr, cst.Name):
-            return self._name_origin(expr.value, scope, seq)
+            return self._name(expr.value, scope, seq)
         if isinstance(expr, cst.Attribute):
             if dotted(expr.value) == "self" and scope.owner is not None:
-                return self._self_attr_origin(scope.owner, expr.attr.value)
-            return self.origin(expr.value, scope, seq)
+                return self.self_attr(scope.owner, expr.attr.value)
+            return self.resolve(expr.value, scope, seq)
         if isinstance(expr, cst.Call):
-            return self._call_origin(expr, scope, seq, unpack)
+            return self._call(expr, scope, seq, unpack)
         if (
             isinstance(expr, (cst.Tuple, cst.List))
             and unpack is not None
             and unpack < len(expr.elements)
         ):
-            return self.origin(expr.elements[unpack].value, scope, seq)
-        return Origin.UNKNOWN
+            return self.resolve(expr.elements[unpack].value, scope, seq)
+        return UNKNOWN
 
-    def _name_origin(self, name: str, scope: Scope, seq: float) -> Origin:
+    def _name(self, name: str, scope: Scope, seq: float) -> Resolution:
         if name == "self" and scope.owner is not None:
-            return self.class_origin(scope.owner)
+            return self.instance(scope.owner)
         current: Scope | None = scope
         bound_seq = seq
         while current is not None:
             binding = self._reaching(current, name, bound_seq)
             if binding is not None:
-                origin = self._binding_origin(binding, current)
-                if origin < Origin.PRETRAINED and self._state_dict_loaded(name, current, seq):
-                    return Origin.PRETRAINED
-                return origin
+                found = self._binding(binding, current)
+                if found.origin < Origin.PRETRAINED and self._state_dict_loaded(name, current, seq):
+                    return Resolution(Origin.PRETRAINED, found.source)
+                return found
             if current.kind == "function" and name in current.params:
-                return self._param_origin(current, name)
+                return self._param(current, name)
             # Names free in a function come from the enclosing scopes, whatever their order.
             current = current.parent
             while current is not None and current.kind == "class":
                 current = current.parent
             bound_seq = _ENDLESS
-        return Origin.UNKNOWN
+        return UNKNOWN
 
     @staticmethod
     def _reaching(scope: Scope, name: str, seq: float) -> Binding | None:
         bindings = [b for b in scope.bindings.get(name, ()) if b.seq < seq]
         return bindings[-1] if bindings else None
 
-    def _binding_origin(self, binding: Binding, scope: Scope) -> Origin:
+    def _binding(self, binding: Binding, scope: Scope) -> Resolution:
         if binding.value is None:  # a def, a class, a loop variable: nothing we evaluate
-            return Origin.UNKNOWN
-        return self.origin(binding.value, scope, binding.seq, binding.unpack)
+            return UNKNOWN
+        return self.resolve(binding.value, scope, binding.seq, binding.unpack)
 
     def _state_dict_loaded(self, name: str, scope: Scope, seq: float) -> bool:
         return any(
@@ -121,12 +144,12 @@ class Resolver:
             if load_scope is scope or seq == _ENDLESS
         )
 
-    def _param_origin(self, function: Scope, name: str) -> Origin:
+    def _param(self, function: Scope, name: str) -> Resolution:
         """A parameter is whatever the call sites in this file pass for it."""
         index = function.params.index(name)
         if function.owner is not None and function.params and function.params[0] in {"self", "cls"}:
             index -= 1
-        found: list[Origin] = []
+        found: list[Resolution] = []
         for site in self.script.calls:
             if last_name(site.node.func) != function.name:
                 continue
@@ -134,30 +157,26 @@ class Resolver:
             if arg is None and index >= 0:
                 arg = positional_arg(site.node, index)
             if arg is not None:
-                found.append(self.origin(arg, site.scope, site.seq))
-        return max(found) if found else Origin.UNKNOWN
+                found.append(self.resolve(arg, site.scope, site.seq))
+        return _best(found)
 
     # ---- classes ------------------------------------------------------------------------------
-    def class_origin(self, info: ClassInfo) -> Origin:
-        """An instance of a class in this file: pretrained if `__init__` (or any method) assigns a
-        pretrained model to `self`, a scratch model if it is an nn.Module, else not a model."""
-        cached = self._class_origins.get(info.name)
+    def instance(self, info: ClassInfo) -> Resolution:
+        """An instance of a class in this file: pretrained if a method assigns a pretrained model
+        to `self`, a scratch model if it is an nn.Module, else not a model."""
+        cached = self._classes.get(info.name)
         if cached is not None:
             return cached
-        self._class_origins[info.name] = Origin.UNKNOWN  # cycle guard
-        result = Origin.NOT_MODEL
-        if self._is_module_class(info):
-            result = Origin.SCRATCH
-        for attr in info.self_attrs:
-            if self._self_attr_origin(info, attr) == Origin.PRETRAINED:
-                result = Origin.PRETRAINED
-                break
+        self._classes[info.name] = UNKNOWN  # cycle guard
+        origin = Origin.SCRATCH if self._is_module_class(info) else Origin.NOT_MODEL
+        if any(self.self_attr(info, attr).origin == Origin.PRETRAINED for attr in info.self_attrs):
+            origin = Origin.PRETRAINED
         for base in info.bases:
             base_info = self.script.classes.get(base)
             if base_info is not None and base_info is not info:
-                result = max(result, self.class_origin(base_info))
-        self._class_origins[info.name] = result
-        return result
+                origin = max(origin, self.instance(base_info).origin)
+        self._classes[info.name] = Resolution(origin, info)
+        return self._classes[info.name]
 
     def _is_module_class(self, info: ClassInfo) -> bool:
         for base in info.bases:
@@ -168,24 +187,25 @@ class Resolver:
                 return True
         return False
 
-    def _self_attr_origin(self, info: ClassInfo, attr: str) -> Origin:
+    def self_attr(self, info: ClassInfo, attr: str) -> Resolution:
+        """What `self.<attr>` holds in instances of a class of this script."""
         assigned = info.self_attrs.get(attr)
         if not assigned:
             for base in info.bases:
                 base_info = self.script.classes.get(base)
                 if base_info is not None and base_info is not info:
-                    return self._self_attr_origin(base_info, attr)
-            return Origin.UNKNOWN
-        origin = max(self.origin(value, scope, seq) for value, scope, seq in assigned)
-        if origin < Origin.PRETRAINED and any(
+                    return self.self_attr(base_info, attr)
+            return UNKNOWN
+        found = _best([self.resolve(value, scope, seq) for value, scope, seq in assigned])
+        if found.origin < Origin.PRETRAINED and any(
             receiver == f"self.{attr}" and load_scope.owner is info
             for receiver, load_scope, _ in self.script.state_dict_loads
         ):
-            return Origin.PRETRAINED
-        return origin
+            return Resolution(Origin.PRETRAINED, found.source)
+        return found
 
     # ---- calls --------------------------------------------------------------------------------
-    def _call_origin(self, call: cst.Call, scope: Scope, seq: float, unpack: int | None) -> Origin:
+    def _call(self, call: cst.Call, scope: Scope, seq: float, unpack: int | None) -> Resolution:
         func = call.func
         name = last_name(func)
         qualname = self.script.imports.qualify(func)
@@ -193,22 +213,20 @@ class Resolver:
 
         weights = self._weights_origin(call, name, qualname, receiver)
         if weights is not None:
-            return weights
+            return Resolution(weights, call)
         if receiver is not None and name in catalog.MODEL_PASSTHROUGH_METHODS:
-            return self.origin(receiver, scope, seq)
+            return self.resolve(receiver, scope, seq)
         if name in catalog.MODEL_WRAPPER_CALLS:
-            wrapped = None
-            if unpack is not None:
-                wrapped = positional_arg(call, unpack)
+            wrapped = positional_arg(call, unpack) if unpack is not None else None
             wrapped = wrapped or keyword_arg(call, "model") or positional_arg(call, 0)
-            return self.origin(wrapped, scope, seq) if wrapped is not None else Origin.UNKNOWN
+            return self.resolve(wrapped, scope, seq) if wrapped is not None else UNKNOWN
         if isinstance(func, cst.Name) and qualname is None:
             info = self.script.classes.get(func.value)
             if info is not None:
-                return self.class_origin(info)
+                return self.instance(info)
             functions = [f for f in self.script.functions.get(func.value, ()) if f.owner is None]
             if functions:
-                return self._returns_origin(functions[-1], unpack)
+                return self._returns(functions[-1], unpack)
         if qualname is not None:
             head = qualname.split(".")[0]
             if (
@@ -216,12 +234,13 @@ class Resolver:
                 and name
                 and name[0].isupper()
             ):
-                return Origin.SCRATCH  # `BertModel(config)`, `nn.Linear(...)`: fresh weights
-        return Origin.UNKNOWN
+                return Resolution(Origin.SCRATCH, call)  # `BertModel(config)`: fresh weights
+        return UNKNOWN
 
-    def _returns_origin(self, function: Scope, unpack: int | None) -> Origin:
-        found = [self.origin(value, function, _ENDLESS, unpack) for value in function.returns]
-        return max(found) if found else Origin.UNKNOWN
+    def _returns(self, function: Scope, unpack: int | None) -> Resolution:
+        return _best(
+            [self.resolve(value, function, _ENDLESS, unpack) for value in function.returns]
+        )
 
     def _weights_origin(
         self,
