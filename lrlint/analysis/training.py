@@ -8,6 +8,7 @@ from functools import cached_property
 import libcst as cst
 
 from lrlint.analysis import catalog
+from lrlint.analysis.interpreter import Events, interpret
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
 
@@ -24,6 +25,18 @@ class TrainingSetup:
         return origin == Origin.PRETRAINED or (
             origin == Origin.UNKNOWN and self.resolver.loads_pretrained
         )
+
+    @cached_property
+    def events(self) -> Events:
+        """The training setup run over model skeletons (see `interpreter`)."""
+        return interpret(self.script, self.resolver)
+
+    @cached_property
+    def freezing_fully_seen(self) -> bool:
+        """Whether every freeze in the file was run by the interpreter, so that what it thinks
+        is frozen is what the script freezes."""
+        events = self.events
+        return not events.inconclusive and all(id(n) in events.seen for n in self.script.freezes)
 
     @cached_property
     def optimizer_calls(self) -> list[CallSite]:

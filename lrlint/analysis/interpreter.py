@@ -1,0 +1,1255 @@
+"""A small abstract interpreter for the training setup of a script.
+
+It runs the script's statements over a model *skeleton* (the parameter names the model of depth
+gives for the model's architecture) instead of real tensors: `model.bert.encoder.layer[:6]` is a
+set of module paths, `.parameters()` a list of named parameters, a comprehension over
+`named_parameters()` with `"bias" in n` filters those names. Loops over layers are unrolled,
+local helper functions are entered, and whatever it cannot follow becomes UNKNOWN, which the
+rules treat as "say nothing".
+
+What it records are events: optimizers built (with their groups and what was frozen then),
+writes to `param_groups[...]["lr"]`, schedulers, unfreezing, `add_param_group`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from lrlint.analysis import catalog
+from lrlint.analysis.names import last_name
+from lrlint.analysis.origins import Resolver
+from lrlint.analysis.script import ClassInfo, Scope, Script
+from lrlint.analysis.skeleton import Skeleton, skeleton_for
+from lrlint.analysis.values import number
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+class _GiveUp(Exception):
+    """The budget ran out or a construct cannot be followed: the whole run is inconclusive."""
+
+
+class _Inconclusive(Exception):
+    """This expression cannot be followed; its value is UNKNOWN (the run goes on)."""
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Module:
+    skeleton: Skeleton
+    paths: tuple[str, ...]  # module paths from the model root; "" is the root
+
+
+@dataclass(frozen=True)
+class Param:
+    skeleton: Skeleton
+    name: str
+
+
+@dataclass(frozen=True)
+class _Config:
+    skeleton: Skeleton
+
+
+@dataclass
+class Group:
+    """One parameter group as the optimizer would hold it."""
+
+    params: frozenset[Param]
+    options: dict[str, Any]  # lr, weight_decay... with the optimizer's defaults filled in
+    node: cst.CSTNode  # where the group is written (the dict, or the optimizer call)
+
+
+@dataclass
+class OptimizerBuilt:
+    node: cst.Call
+    qualname: str
+    groups: list[Group]
+    frozen: frozenset[Param]  # frozen when the optimizer was built
+    explicit_groups: bool  # the user wrote parameter groups (a list of dicts)
+    added: list[Group] = field(default_factory=list)  # add_param_group, later
+
+    def __post_init__(self) -> None:
+        # the rates as built, before any scheduler or param_groups write changes them
+        self.initial_rates = tuple(g.options.get("lr", UNKNOWN) for g in self.groups)
+
+
+@dataclass
+class LrWrite:
+    node: cst.CSTNode  # the assignment
+    optimizer: OptimizerBuilt
+    rates_after: tuple[Any, ...]
+
+
+@dataclass
+class SchedulerBuilt:
+    node: cst.Call
+    name: str
+    optimizer: OptimizerBuilt
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Unfreeze:
+    node: cst.CSTNode
+    params: frozenset[Param]
+    optimizers: tuple[OptimizerBuilt, ...]  # those that existed at that point
+
+
+@dataclass
+class Events:
+    optimizers: list[OptimizerBuilt] = field(default_factory=list)
+    lr_writes: list[LrWrite] = field(default_factory=list)
+    schedulers: list[SchedulerBuilt] = field(default_factory=list)
+    unfreezes: list[Unfreeze] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)  # id() of calls and requires_grad writes run
+    model_names: dict[int, str] = field(default_factory=dict)  # id(skeleton) -> variable name
+    optimizer_names: dict[str, list[OptimizerBuilt]] = field(default_factory=dict)
+    inconclusive: bool = False  # some run gave up: rules that need completeness stay quiet
+
+
+_MAX_STEPS = 200_000
+_MAX_CALL_DEPTH = 6
+_MAX_ITERATIONS = 4096
+_LR_SCHEDULERS_WITH_SCALAR_RATES = {"OneCycleLR": ("max_lr",), "CyclicLR": ("base_lr", "max_lr")}
+# Optimizers whose default weight decay is not 0 (torch's others default to 0; transformers'
+# legacy AdamW to 0.0). Anything else is unknown rather than guessed.
+_DECOUPLED_DEFAULT_DECAY = {
+    "torch.optim.AdamW": 0.01,
+    "bitsandbytes.optim.AdamW": 0.01,
+    "bitsandbytes.optim.AdamW8bit": 0.01,
+    "bitsandbytes.optim.AdamW32bit": 0.01,
+    "bitsandbytes.optim.PagedAdamW": 0.01,
+    "bitsandbytes.optim.PagedAdamW8bit": 0.01,
+    "bitsandbytes.optim.PagedAdamW32bit": 0.01,
+}
+
+
+def _default_weight_decay(qualname: str) -> Any:
+    if qualname in _DECOUPLED_DEFAULT_DECAY:
+        return _DECOUPLED_DEFAULT_DECAY[qualname]
+    if qualname.startswith(("torch.optim.", "transformers.")):
+        return 0.0
+    return UNKNOWN
+
+
+def interpret(script: Script, resolver: Resolver) -> Events:
+    """Run the script's entry code, then every function that builds an optimizer and was not
+    reached from it (library helpers, Lightning's configure_optimizers)."""
+    events = Events()
+    machine = _Machine(script, resolver, events)
+    machine.run_scope(script.module_scope, script.module.body, {})
+    for site in script.calls:
+        if not catalog.is_optimizer(site.qualname) or site.node in machine.built_nodes:
+            continue
+        scope = site.scope
+        if scope.kind == "function" and isinstance(scope.node, cst.FunctionDef):
+            env: dict[str, Any] = {}
+            if scope.owner is not None:
+                machine.run_init(scope.owner, env)
+            machine.run_scope(scope, scope.node.body.body, env)
+    return events
+
+
+class _Machine:
+    def __init__(self, script: Script, resolver: Resolver, events: Events) -> None:
+        self.script = script
+        self.resolver = resolver
+        self.events = events
+        self.steps = 0
+        self.call_depth = 0
+        self.frozen: set[Param] = set()
+        self.built_nodes: set[cst.Call] = set()
+        self.optimizers_by_id: dict[int, OptimizerBuilt] = {}
+        self.skeletons: dict[int, Skeleton | None] = {}
+        self.inits_done: set[str] = set()
+        # id(dict) -> (the dict, the `{...}` that made it): where a parameter group is written
+        self.dict_nodes: dict[int, tuple[dict[Any, Any], cst.Dict]] = {}
+
+    # ---- entry points -------------------------------------------------------------------------
+    def run_scope(self, scope: Scope, body: Iterable[cst.CSTNode], env: dict[str, Any]) -> None:
+        try:
+            self._block(body, _Frame(scope, env))
+        except _Return:
+            pass
+        except (_GiveUp, RecursionError):
+            self.events.inconclusive = True
+
+    def run_init(self, info: ClassInfo, env: dict[str, Any]) -> None:
+        """Run a class's `__init__` once, for the freezing it does before an optimizer exists."""
+        init = info.methods.get("__init__")
+        if (
+            init is None
+            or info.name in self.inits_done
+            or not isinstance(init.node, cst.FunctionDef)
+        ):
+            return
+        self.inits_done.add(info.name)
+        self.run_scope(init, init.node.body.body, dict(env))
+
+    # ---- statements ---------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise _GiveUp
+
+    def _block(self, body: Iterable[cst.CSTNode], frame: _Frame) -> None:
+        for statement in body:
+            self._statement(statement, frame)
+
+    def _statement(self, node: cst.CSTNode, frame: _Frame) -> None:
+        self._tick()
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self._small(small, frame)
+        elif isinstance(node, cst.For):
+            self._for(node, frame)
+        elif isinstance(node, cst.If):
+            self._if(node, frame)
+        elif isinstance(node, cst.With):
+            self._block(node.body.body, frame)
+        elif isinstance(node, cst.Try):
+            self._block(node.body.body, frame)
+            if node.finalbody is not None:
+                self._block(node.finalbody.body.body, frame)
+        elif isinstance(node, cst.While):
+            self._forget_assigned(node, frame)
+        # defs, classes, match: nothing runs at this point
+
+    def _small(self, node: cst.BaseSmallStatement, frame: _Frame) -> None:
+        if isinstance(node, cst.Assign):
+            value = self.eval(node.value, frame)
+            for target in node.targets:
+                self._assign(target.target, value, frame, node)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self._assign(node.target, self.eval(node.value, frame), frame, node)
+        elif isinstance(node, cst.AugAssign):
+            self._augassign(node, frame)
+        elif isinstance(node, cst.Expr):
+            self.eval(node.value, frame)
+        elif isinstance(node, cst.Return):
+            raise _Return(self.eval(node.value, frame) if node.value is not None else None)
+
+    def _assign(
+        self, target: cst.BaseExpression, value: Any, frame: _Frame, statement: cst.CSTNode
+    ) -> None:
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+            if isinstance(value, Module) and value.paths == ("",):
+                self.events.model_names.setdefault(id(value.skeleton), target.value)
+            elif isinstance(value, OptimizerBuilt):
+                self.events.optimizer_names.setdefault(target.value, []).append(value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = list(value) if isinstance(value, (list, tuple)) else None
+            for index, element in enumerate(target.elements):
+                item = items[index] if items is not None and index < len(items) else UNKNOWN
+                self._assign(element.value, item, frame, statement)
+        elif isinstance(target, cst.Attribute):
+            base = self.eval(target.value, frame)
+            if target.attr.value == "requires_grad":
+                self.events.seen.add(id(target))
+                self._set_requires_grad(base, value, statement)
+        elif isinstance(target, cst.Subscript):
+            self._subscript_assign(target, value, frame, statement)
+
+    def _subscript_assign(
+        self, target: cst.Subscript, value: Any, frame: _Frame, statement: cst.CSTNode
+    ) -> None:
+        container = self.eval(target.value, frame)
+        if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+            return
+        key = self.eval(target.slice[0].slice.value, frame)
+        if isinstance(container, dict) and isinstance(key, str):
+            owner = self._optimizer_of_group(container)
+            container[key] = value
+            if owner is not None and key == "lr":
+                self.events.lr_writes.append(LrWrite(statement, owner, _rates(owner)))
+        elif (
+            isinstance(container, list)
+            and isinstance(key, int)
+            and -len(container) <= key < len(container)
+        ):
+            container[key] = value
+
+    def _augassign(self, node: cst.AugAssign, frame: _Frame) -> None:
+        if isinstance(node.target, cst.Subscript):  # g["lr"] *= 0.5
+            current = self.eval(node.target, frame)
+            value = _binary(node.operator, current, self.eval(node.value, frame))
+            self._subscript_assign(node.target, value, frame, node)
+            return
+        if not isinstance(node.target, cst.Name):
+            return
+        current = frame.env.get(node.target.value, UNKNOWN)
+        value = self.eval(node.value, frame)
+        if isinstance(node.operator, cst.AddAssign) and isinstance(current, list):
+            if isinstance(value, (list, tuple)):
+                current.extend(value)
+            else:
+                frame.env[node.target.value] = UNKNOWN
+            return
+        frame.env[node.target.value] = _binary(node.operator, current, value)
+
+    def _for(self, node: cst.For, frame: _Frame) -> None:
+        iterable = self.eval(node.iter, frame)
+        items = _as_list(iterable)
+        if items is None or len(items) > _MAX_ITERATIONS:
+            self._forget_assigned(node, frame)
+            return
+        for item in items:
+            self._tick()
+            self._assign(node.target, item, frame, node)
+            self._block(node.body.body, frame)
+        # break/continue/else are rare in setup code; a loop with them is still unrolled fully
+
+    def _if(self, node: cst.If, frame: _Frame) -> None:
+        test = self.eval(node.test, frame)
+        if test is UNKNOWN or isinstance(test, (Module, _Config)):
+            # Either branch may run: anything they assign is no longer known.
+            self._forget_assigned(node, frame)
+            return
+        if test:
+            self._block(node.body.body, frame)
+        elif isinstance(node.orelse, cst.If):
+            self._if(node.orelse, frame)
+        elif isinstance(node.orelse, cst.Else):
+            self._block(node.orelse.body.body, frame)
+
+    def _forget_assigned(self, node: cst.CSTNode, frame: _Frame) -> None:
+        """After code we did not run, names it assigns and lists it may grow are unknown."""
+        forgetter = _AssignedNames()
+        node.visit(forgetter)
+        for name in forgetter.names:
+            frame.env[name] = UNKNOWN
+        if forgetter.touches_freezing:
+            self.events.inconclusive = True
+
+    # ---- requires_grad ------------------------------------------------------------------------
+    def _set_requires_grad(self, target: Any, value: Any, node: cst.CSTNode) -> None:
+        params = _params_of(target)
+        if params is None or value is UNKNOWN:
+            self.events.inconclusive = True
+            return
+        if value:
+            self._unfreeze(params, node)
+        else:
+            self.frozen |= params
+
+    def _unfreeze(self, params: frozenset[Param], node: cst.CSTNode) -> None:
+        newly = frozenset(p for p in params if p in self.frozen)
+        self.frozen -= params
+        if newly and self.events.optimizers:
+            self.events.unfreezes.append(Unfreeze(node, newly, tuple(self.events.optimizers)))
+
+    # ---- expressions --------------------------------------------------------------------------
+    def eval(self, node: cst.BaseExpression | None, frame: _Frame) -> Any:
+        if node is None:
+            return None
+        self._tick()
+        handler = _EXPRESSIONS.get(type(node))
+        if handler is None:
+            return UNKNOWN
+        return handler(self, node, frame)
+
+    def _name(self, node: cst.Name, frame: _Frame) -> Any:
+        if node.value in frame.env:
+            return frame.env[node.value]
+        builtin = _BUILTIN_CONSTANTS.get(node.value, UNKNOWN)
+        if builtin is not UNKNOWN:
+            return builtin
+        return self._outer(node, frame)
+
+    def _outer(self, node: cst.BaseExpression, frame: _Frame) -> Any:
+        """A name bound outside what we ran: a model, or a constant."""
+        model = self._model_or_unknown(node, frame)
+        if model is not UNKNOWN:
+            if isinstance(node, cst.Name):
+                self.events.model_names.setdefault(id(model.skeleton), node.value)
+            return model
+        value = number(self.script, node, frame.scope, float("inf"))
+        return value if value is not None else UNKNOWN
+
+    def _skeleton(self, source: Any) -> Skeleton | None:
+        if source is None:
+            return None
+        key = id(source)
+        if key not in self.skeletons:
+            self.skeletons[key] = skeleton_for(self.script, self.resolver, source)
+        return self.skeletons[key]
+
+    def _attribute(self, node: cst.Attribute, frame: _Frame) -> Any:
+        base = self.eval(node.value, frame)
+        attr = node.attr.value
+        if isinstance(base, Module):
+            return self._module_attribute(base, attr, node, frame)
+        if isinstance(base, _Config):
+            blocks = base.skeleton.num_blocks
+            if attr in {"num_hidden_layers", "n_layer", "num_layers", "num_hidden_layer"}:
+                return blocks if blocks is not None else UNKNOWN
+            return UNKNOWN
+        if isinstance(base, Param):
+            return _param_attribute(base, attr, self.frozen)
+        if isinstance(base, OptimizerBuilt) and attr == "param_groups":
+            return [group.options for group in [*base.groups, *base.added]]
+        if base is UNKNOWN:
+            value = number(self.script, node, frame.scope, float("inf"))
+            return value if value is not None else UNKNOWN
+        return UNKNOWN
+
+    def _module_attribute(self, base: Module, attr: str, node: cst.Attribute, frame: _Frame) -> Any:
+        if attr in {"module", "_orig_mod"}:
+            return base
+        if attr == "config" and base.paths == ("",):
+            return _Config(base.skeleton)
+        if len(base.paths) == 1:
+            path = f"{base.paths[0]}.{attr}" if base.paths[0] else attr
+            if base.skeleton.is_module(path):
+                return Module(base.skeleton, (path,))
+        # `self.lr` and the like on a custom module: a constant of the class, if plain
+        value = number(self.script, node, frame.scope, float("inf"))
+        return value if value is not None else UNKNOWN
+
+    def _subscript(self, node: cst.Subscript, frame: _Frame) -> Any:
+        base = self.eval(node.value, frame)
+        if len(node.slice) != 1:
+            return UNKNOWN
+        element = node.slice[0].slice
+        if isinstance(element, cst.Slice):
+            lower = self.eval(element.lower, frame)
+            upper = self.eval(element.upper, frame)
+            step = self.eval(element.step, frame)
+            if UNKNOWN in (lower, upper, step):
+                return UNKNOWN
+            key: Any = slice(lower, upper, step)
+        else:
+            key = self.eval(element.value, frame)
+            if key is UNKNOWN:
+                return UNKNOWN
+        if isinstance(base, Module):
+            blocks = _as_list(base)
+            if blocks is None:
+                return UNKNOWN
+            try:
+                picked = blocks[key]
+            except (IndexError, TypeError):
+                return UNKNOWN
+            if isinstance(picked, list):
+                paths = tuple(path for module in picked for path in module.paths)
+                return Module(base.skeleton, paths)
+            return picked
+        try:
+            return base[key] if isinstance(base, (list, tuple, dict, str)) else UNKNOWN
+        except (IndexError, KeyError, TypeError):
+            return UNKNOWN
+
+    def _call(self, node: cst.Call, frame: _Frame) -> Any:
+        self.events.seen.add(id(node))
+        func = node.func
+        qualname = self.script.imports.qualify(func)
+        if catalog.is_optimizer(qualname):
+            return self._build_optimizer(node, qualname or "", frame)
+        name = last_name(func)
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value, frame)
+            handled = self._method(receiver, func.attr.value, node, frame)
+            if handled is not _NOT_HANDLED:
+                return handled
+        if name in _LR_SCHEDULERS_WITH_SCALAR_RATES and qualname and "lr_scheduler" in qualname:
+            return self._build_scheduler(node, name, frame)
+        if isinstance(func, cst.Name) and qualname is None:
+            if func.value in _BUILTINS and func.value not in frame.env:
+                args, kwargs = self._arguments(node, frame)
+                try:
+                    return _BUILTINS[func.value](self, args, kwargs)
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                    return UNKNOWN  # Python would raise here too: nothing we can follow
+            if func.value in self.script.classes:
+                self._arguments(node, frame)
+                return self._model_or_unknown(node, frame)
+            local = self._local_function(func.value)
+            if local is not None:
+                return self._enter(local, node, frame)
+        if qualname in {"itertools.chain", "itertools.chain.from_iterable"}:
+            args, _ = self._arguments(node, frame)
+            lists = [_as_list(a) for a in args]
+            if qualname.endswith("from_iterable") and len(lists) == 1 and lists[0] is not None:
+                lists = [_as_list(a) for a in lists[0]]
+            return None if any(x is None for x in lists) else [i for x in lists for i in x]
+        if name in catalog.MODEL_WRAPPER_CALLS:
+            args, _ = self._arguments(node, frame)  # prepare(model, opt, dl) -> the same objects
+            if args:
+                return tuple(args) if len(args) > 1 else args[0]
+            return UNKNOWN
+        # Unknown calls still run their arguments (a freeze helper's argument may be a call).
+        self._arguments(node, frame)
+        return self._model_or_unknown(node, frame)
+
+    def _model_or_unknown(self, node: cst.BaseExpression, frame: _Frame) -> Any:
+        """A call that loads or builds a model whose structure we know gives that model."""
+        resolution = self.resolver.resolve(node, frame.scope, float("inf"))
+        skeleton = self._skeleton(resolution.source)
+        return Module(skeleton, ("",)) if skeleton is not None else UNKNOWN
+
+    def _arguments(self, node: cst.Call, frame: _Frame) -> tuple[list[Any], dict[str, Any]]:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            value = self.eval(arg.value, frame)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            elif arg.star == "*":
+                items = _as_list(value)
+                if items is None:
+                    args.append(UNKNOWN)
+                else:
+                    args.extend(items)
+            elif arg.star == "**":
+                if isinstance(value, dict):
+                    kwargs.update({str(k): v for k, v in value.items()})
+            else:
+                args.append(value)
+        return args, kwargs
+
+    def _method(self, receiver: Any, method: str, node: cst.Call, frame: _Frame) -> Any:
+        if isinstance(receiver, Module):
+            return self._module_method(receiver, method, node, frame)
+        if isinstance(receiver, OptimizerBuilt) and method == "add_param_group":
+            args, _ = self._arguments(node, frame)
+            group = self._group(args[0] if args else UNKNOWN, {}, node)
+            if group is None:
+                self.events.inconclusive = True
+            else:
+                receiver.added.append(group)
+            return None
+        if isinstance(receiver, Param) and method == "requires_grad_":
+            args, kwargs = self._arguments(node, frame)
+            self._set_requires_grad(receiver, _flag(args, kwargs), node)
+            return receiver
+        if isinstance(receiver, Param) and method == "dim":
+            return _param_attribute(receiver, "ndim", self.frozen)
+        if isinstance(receiver, list) and method in {"append", "extend", "insert"}:
+            args, _ = self._arguments(node, frame)
+            if method == "append" and len(args) == 1:
+                receiver.append(args[0])
+            elif method == "extend" and len(args) == 1 and _as_list(args[0]) is not None:
+                receiver.extend(_as_list(args[0]) or [])
+            elif method == "insert" and len(args) == 2 and isinstance(args[0], int):
+                receiver.insert(args[0], args[1])
+            else:
+                receiver.append(UNKNOWN)
+            return None
+        if isinstance(receiver, str):
+            args, _ = self._arguments(node, frame)
+            return _string_method(receiver, method, args)
+        if isinstance(receiver, dict):
+            args, _ = self._arguments(node, frame)
+            try:
+                return _dict_method(receiver, method, args)
+            except TypeError:  # an unhashable key
+                return UNKNOWN
+        return _NOT_HANDLED
+
+    def _module_method(self, module: Module, method: str, node: cst.Call, frame: _Frame) -> Any:
+        skeleton = module.skeleton
+        if method == "parameters":
+            return [Param(skeleton, name) for name in skeleton.params_under(module.paths)]
+        if method == "named_parameters":
+            return [
+                (_relative(name, module.paths), Param(skeleton, name))
+                for name in skeleton.params_under(module.paths)
+            ]
+        if method == "requires_grad_":
+            args, kwargs = self._arguments(node, frame)
+            self._set_requires_grad(module, _flag(args, kwargs), node)
+            return module
+        if method in catalog.MODEL_PASSTHROUGH_METHODS or method == "eval":
+            self._arguments(node, frame)
+            return module
+        if method in {"freeze", "unfreeze"}:  # Lightning's LightningModule.freeze()/unfreeze()
+            self._set_requires_grad(module, method == "unfreeze", node)
+            return None
+        return _NOT_HANDLED
+
+    def _local_function(self, name: str) -> Scope | None:
+        functions = [f for f in self.script.functions.get(name, ()) if f.owner is None]
+        return functions[-1] if functions else None
+
+    def _enter(self, function: Scope, node: cst.Call, frame: _Frame) -> Any:
+        args, kwargs = self._arguments(node, frame)
+        if self.call_depth >= _MAX_CALL_DEPTH or not isinstance(function.node, cst.FunctionDef):
+            return UNKNOWN
+        env: dict[str, Any] = {}
+        defaults = _defaults(function.node)
+        for index, param in enumerate(function.params):
+            if index < len(args):
+                env[param] = args[index]
+            elif param in kwargs:
+                env[param] = kwargs[param]
+            elif param in defaults:
+                env[param] = self.eval(defaults[param], _Frame(function.parent or frame.scope, {}))
+            else:
+                env[param] = UNKNOWN
+        self.call_depth += 1
+        try:
+            self._block(function.node.body.body, _Frame(function, env))
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.call_depth -= 1
+        return None
+
+    # ---- optimizers and schedulers ------------------------------------------------------------
+    def _build_optimizer(self, node: cst.Call, qualname: str, frame: _Frame) -> Any:
+        args, kwargs = self._arguments(node, frame)
+        params = kwargs.pop("params", args[0] if args else UNKNOWN)
+        defaults = dict(kwargs)
+        if "lr" not in defaults and len(args) > 1:
+            defaults["lr"] = args[1]
+        defaults.setdefault("weight_decay", _default_weight_decay(qualname))
+        items = _as_list(params)
+        explicit = items is not None and bool(items) and all(isinstance(i, dict) for i in items)
+        groups: list[Group] | None
+        if explicit:
+            groups = []
+            for item in items or []:
+                group = self._group(item, defaults, node)
+                if group is None:
+                    groups = None
+                    break
+                groups.append(group)
+        else:
+            group = self._group({"params": params}, defaults, node)
+            groups = [group] if group is not None else None
+        if groups is None:
+            self.events.inconclusive = True
+            return UNKNOWN
+        built = OptimizerBuilt(node, qualname, groups, frozenset(self.frozen), explicit)
+        if node not in self.built_nodes:
+            self.built_nodes.add(node)
+            self.events.optimizers.append(built)
+        return built
+
+    def _group(self, value: Any, defaults: dict[str, Any], node: cst.CSTNode) -> Group | None:
+        if not isinstance(value, dict) or "params" not in value:
+            return None
+        params = _params_of(value["params"])
+        if params is None:
+            return None
+        options = {**defaults, **{k: v for k, v in value.items() if k != "params"}}
+        options["params"] = params
+        value.clear()
+        value.update(options)  # the optimizer's own dict: param_groups writes land here
+        made = self.dict_nodes.get(id(value))
+        return Group(params, value, made[1] if made is not None and made[0] is value else node)
+
+    def _build_scheduler(self, node: cst.Call, name: str, frame: _Frame) -> Any:
+        args, kwargs = self._arguments(node, frame)
+        optimizer = kwargs.get("optimizer", args[0] if args else UNKNOWN)
+        if isinstance(optimizer, OptimizerBuilt):
+            positional = _LR_SCHEDULERS_WITH_SCALAR_RATES[name]
+            arguments = dict(kwargs)
+            for index, key in enumerate(positional, start=1):
+                if key not in arguments and index < len(args):
+                    arguments[key] = args[index]
+            self.events.schedulers.append(SchedulerBuilt(node, name, optimizer, arguments))
+        return UNKNOWN
+
+    def _optimizer_of_group(self, group: dict[str, Any]) -> OptimizerBuilt | None:
+        for optimizer in self.events.optimizers:
+            if any(g.options is group for g in [*optimizer.groups, *optimizer.added]):
+                return optimizer
+        return None
+
+    # ---- comprehensions -----------------------------------------------------------------------
+    def _comprehension(self, node: Any, frame: _Frame) -> Any:
+        results: list[Any] = []
+
+        def run(clause: cst.CompFor | None, env: dict[str, Any]) -> None:
+            if clause is None:
+                inner = _Frame(frame.scope, env)
+                if isinstance(node, cst.DictComp):
+                    results.append((self.eval(node.key, inner), self.eval(node.value, inner)))
+                else:
+                    results.append(self.eval(node.elt, inner))
+                return
+            items = _as_list(self.eval(clause.iter, _Frame(frame.scope, env)))
+            if items is None or len(items) > _MAX_ITERATIONS:
+                raise _Inconclusive
+            for item in items:
+                self._tick()
+                local = dict(env)
+                self._assign(clause.target, item, _Frame(frame.scope, local), clause)
+                tests = [self.eval(c.test, _Frame(frame.scope, local)) for c in clause.ifs]
+                if any(t is UNKNOWN for t in tests):
+                    raise _Inconclusive
+                if all(tests):
+                    run(clause.inner_for_in, local)
+
+        try:
+            run(node.for_in, dict(frame.env))
+        except _Inconclusive:
+            return UNKNOWN
+        if isinstance(node, cst.DictComp):
+            return dict(results)
+        if isinstance(node, cst.SetComp):
+            try:
+                return set(results)
+            except TypeError:
+                return UNKNOWN
+        return results
+
+    def _lambda(self, node: cst.Lambda, frame: _Frame) -> Any:
+        names = [p.name.value for p in node.params.params]
+
+        def call(*args: Any) -> Any:
+            env = dict(frame.env)
+            env.update(zip(names, args, strict=False))
+            return self.eval(node.body, _Frame(frame.scope, env))
+
+        return call
+
+
+@dataclass
+class _Frame:
+    scope: Scope
+    env: dict[str, Any]
+
+
+_NOT_HANDLED = object()
+_BUILTIN_CONSTANTS: dict[str, Any] = {
+    "True": True,
+    "False": False,
+    "None": None,
+    "__name__": "__main__",  # the script runs as a script
+}
+
+
+class _AssignedNames(cst.CSTVisitor):
+    """Names that code may rebind or mutate: assignment and loop targets, receivers of
+    `append`/`extend`/..., bases of subscript assignments."""
+
+    _MUTATORS = frozenset({"append", "extend", "insert", "update", "pop", "clear", "add"})
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.touches_freezing = False
+
+    def _targets(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            self.names.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self._targets(element.value)
+        elif isinstance(node, (cst.Subscript, cst.Attribute)):
+            base = node.value
+            while isinstance(base, (cst.Subscript, cst.Attribute)):
+                base = base.value
+            if isinstance(base, cst.Name):
+                self.names.add(base.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._targets(target.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._targets(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._targets(node.name)  # type: ignore[arg-type]
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._targets(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in self._MUTATORS:
+            self._targets(func.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in {"requires_grad", "requires_grad_", "add_param_group"}:
+            self.touches_freezing = True
+
+
+# ---- value helpers ------------------------------------------------------------------------------
+def _as_list(value: Any) -> list[Any] | None:
+    if isinstance(value, Module):
+        expanded = value.skeleton.expand_stack(value.paths)
+        return [Module(value.skeleton, (p,)) for p in expanded] if expanded is not None else None
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (range, set, frozenset)):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value)
+    if isinstance(value, str):
+        return list(value)
+    return None
+
+
+def _params_of(value: Any) -> frozenset[Param] | None:
+    if isinstance(value, Param):
+        return frozenset({value})
+    if isinstance(value, Module):
+        return frozenset(
+            Param(value.skeleton, name) for name in value.skeleton.params_under(value.paths)
+        )
+    items = _as_list(value) if not isinstance(value, (str, dict)) else None
+    if items is None:
+        return None
+    found: set[Param] = set()
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Param):
+            item = item[1]  # named parameters
+        if not isinstance(item, Param):
+            return None
+        found.add(item)
+    return frozenset(found)
+
+
+def _param_attribute(param: Param, attr: str, frozen: set[Param]) -> Any:
+    if attr == "requires_grad":
+        return param not in frozen
+    if attr == "ndim":
+        return 1 if param.skeleton.is_1d(param.name) else 2
+    if attr == "shape":
+        return (1,) if param.skeleton.is_1d(param.name) else (1, 1)
+    return UNKNOWN
+
+
+def _relative(name: str, paths: tuple[str, ...]) -> str:
+    for path in paths:
+        if path and name.startswith(path + "."):
+            return name[len(path) + 1 :]
+    return name
+
+
+def _rates(optimizer: OptimizerBuilt) -> tuple[Any, ...]:
+    return tuple(g.options.get("lr", UNKNOWN) for g in [*optimizer.groups, *optimizer.added])
+
+
+def _flag(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if args:
+        return args[0]
+    return kwargs.get("requires_grad", True)
+
+
+def _defaults(function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    found = {}
+    for param in [*function.params.params, *function.params.kwonly_params]:
+        if param.default is not None:
+            found[param.name.value] = param.default
+    return found
+
+
+def _string_method(text: str, method: str, args: list[Any]) -> Any:
+    if any(a is UNKNOWN for a in args):
+        return UNKNOWN
+    try:
+        if method in {"startswith", "endswith"} and args:
+            prefix = tuple(args[0]) if isinstance(args[0], (list, tuple)) else args[0]
+            return getattr(text, method)(prefix)
+        if method in {"split", "rsplit", "replace", "lower", "upper", "strip", "format", "join"}:
+            return getattr(text, method)(*args)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _dict_method(value: dict[str, Any], method: str, args: list[Any]) -> Any:
+    if method == "get" and args:
+        return value.get(args[0], args[1] if len(args) > 1 else None)
+    if method == "items":
+        return list(value.items())
+    if method == "keys":
+        return list(value)
+    if method == "values":
+        return list(value.values())
+    if method == "copy":
+        return dict(value)
+    if method == "update" and args and isinstance(args[0], dict):
+        value.update(args[0])
+        return None
+    return UNKNOWN
+
+
+def _binary(operator: Any, left: Any, right: Any) -> Any:
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
+    operations: dict[type, Callable[[Any, Any], Any]] = {
+        cst.Add: lambda a, b: a + b,
+        cst.AddAssign: lambda a, b: a + b,
+        cst.Subtract: lambda a, b: a - b,
+        cst.SubtractAssign: lambda a, b: a - b,
+        cst.Multiply: lambda a, b: a * b,
+        cst.MultiplyAssign: lambda a, b: a * b,
+        cst.Divide: lambda a, b: a / b,
+        cst.DivideAssign: lambda a, b: a / b,
+        cst.FloorDivide: lambda a, b: a // b,
+        cst.Modulo: lambda a, b: a % b,
+        cst.Power: lambda a, b: a**b,
+        cst.PowerAssign: lambda a, b: a**b,
+    }
+    operation = operations.get(type(operator))
+    if operation is None:
+        return UNKNOWN
+    if isinstance(left, (Module, Param, OptimizerBuilt)) or isinstance(
+        right, (Module, Param, OptimizerBuilt)
+    ):
+        return UNKNOWN
+    try:
+        result = operation(left, right)
+    except (TypeError, ZeroDivisionError, OverflowError, ValueError):
+        return UNKNOWN
+    if isinstance(result, (int, float)) and abs(result) > 1e300:
+        return UNKNOWN
+    if isinstance(result, (str, list, tuple)) and len(result) > 100_000:
+        raise _GiveUp
+    return result
+
+
+# ---- builtins -----------------------------------------------------------------------------------
+def _builtin_range(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if not args or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        return UNKNOWN
+    try:
+        result = range(*args)
+    except (TypeError, ValueError):
+        return UNKNOWN
+    if len(result) > _MAX_ITERATIONS:
+        raise _GiveUp
+    return result
+
+
+def _builtin_len(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    items = _as_list(args[0]) if len(args) == 1 else None
+    return len(items) if items is not None else UNKNOWN
+
+
+def _builtin_enumerate(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    items = _as_list(args[0]) if args else None
+    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    if items is None or not isinstance(start, int):
+        return UNKNOWN
+    return [(start + i, item) for i, item in enumerate(items)]
+
+
+def _builtin_zip(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    lists = [_as_list(a) for a in args]
+    if any(x is None for x in lists):
+        return UNKNOWN
+    return [tuple(items) for items in zip(*lists, strict=False)]  # type: ignore[arg-type]
+
+
+def _builtin_list(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if not args:
+        return []
+    items = _as_list(args[0])
+    return items if items is not None else UNKNOWN
+
+
+def _builtin_tuple(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    items = _builtin_list(machine, args, kwargs)
+    return tuple(items) if isinstance(items, list) else UNKNOWN
+
+
+def _builtin_reversed(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    items = _as_list(args[0]) if args else None
+    return list(reversed(items)) if items is not None else UNKNOWN
+
+
+def _builtin_any_all(which: Callable[[Iterable[Any]], bool]) -> Callable[..., Any]:
+    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        items = _as_list(args[0]) if args else None
+        if items is None or any(item is UNKNOWN for item in items):
+            return UNKNOWN
+        return which(items)
+
+    return run
+
+
+def _builtin_filter(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) != 2 or not callable(args[0]):
+        return UNKNOWN
+    items = _as_list(args[1])
+    if items is None:
+        return UNKNOWN
+    kept = []
+    for item in items:
+        verdict = args[0](item)
+        if verdict is UNKNOWN:
+            return UNKNOWN
+        if verdict:
+            kept.append(item)
+    return kept
+
+
+def _builtin_dict(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if args:
+        return UNKNOWN
+    return dict(kwargs)
+
+
+def _builtin_number(kind: type) -> Callable[..., Any]:
+    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if len(args) != 1 or args[0] is UNKNOWN:
+            return UNKNOWN
+        try:
+            return kind(args[0])
+        except (TypeError, ValueError):
+            return UNKNOWN
+
+    return run
+
+
+def _builtin_set(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    items = _as_list(args[0]) if args else []
+    if items is None:
+        return UNKNOWN
+    try:
+        return set(items)
+    except TypeError:
+        return UNKNOWN
+
+
+def _builtin_min_max(which: Callable[..., Any]) -> Callable[..., Any]:
+    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        items = _as_list(args[0]) if len(args) == 1 else args
+        if not items or any(not isinstance(i, (int, float)) for i in items or []):
+            return UNKNOWN
+        return which(items)
+
+    return run
+
+
+_BUILTINS: dict[str, Callable[[_Machine, list[Any], dict[str, Any]], Any]] = {
+    "range": _builtin_range,
+    "len": _builtin_len,
+    "enumerate": _builtin_enumerate,
+    "zip": _builtin_zip,
+    "list": _builtin_list,
+    "tuple": _builtin_tuple,
+    "iter": _builtin_list,
+    "sorted": _builtin_list,
+    "reversed": _builtin_reversed,
+    "any": _builtin_any_all(any),
+    "all": _builtin_any_all(all),
+    "filter": _builtin_filter,
+    "dict": _builtin_dict,
+    "float": _builtin_number(float),
+    "int": _builtin_number(int),
+    "str": _builtin_number(str),
+    "set": _builtin_set,
+    "min": _builtin_min_max(min),
+    "max": _builtin_min_max(max),
+}
+
+
+# ---- expression handlers ------------------------------------------------------------------------
+def _literal_number(machine: _Machine, node: Any, frame: _Frame) -> Any:
+    return node.evaluated_value
+
+
+def _string(machine: _Machine, node: Any, frame: _Frame) -> Any:
+    value = node.evaluated_value
+    return value if isinstance(value, str) else UNKNOWN
+
+
+def _concatenated(machine: _Machine, node: cst.ConcatenatedString, frame: _Frame) -> Any:
+    left = machine.eval(node.left, frame)
+    right = machine.eval(node.right, frame)
+    return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
+
+
+def _fstring(machine: _Machine, node: cst.FormattedString, frame: _Frame) -> Any:
+    parts = []
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            parts.append(part.value)
+            continue
+        if part.format_spec is not None or part.conversion is not None:
+            return UNKNOWN
+        value = machine.eval(part.expression, frame)
+        if value is UNKNOWN or not isinstance(value, (str, int, float)):
+            return UNKNOWN
+        parts.append(str(value))
+    return "".join(parts)
+
+
+def _sequence(machine: _Machine, node: Any, frame: _Frame) -> Any:
+    items: list[Any] = []
+    for element in node.elements:
+        value = machine.eval(element.value, frame)
+        if isinstance(element, cst.StarredElement):
+            expanded = _as_list(value)
+            if expanded is None:
+                return UNKNOWN
+            items.extend(expanded)
+        else:
+            items.append(value)
+    if isinstance(node, cst.Tuple):
+        return tuple(items)
+    if isinstance(node, cst.Set):
+        try:
+            return set(items)
+        except TypeError:
+            return UNKNOWN
+    return items
+
+
+def _dict(machine: _Machine, node: cst.Dict, frame: _Frame) -> Any:
+    result: dict[Any, Any] = {}
+    for element in node.elements:
+        if isinstance(element, cst.StarredDictElement):
+            value = machine.eval(element.value, frame)
+            if not isinstance(value, dict):
+                return UNKNOWN
+            result.update(value)
+            continue
+        key = machine.eval(element.key, frame)
+        if key is UNKNOWN:
+            return UNKNOWN
+        result[key] = machine.eval(element.value, frame)
+    machine.dict_nodes[id(result)] = (result, node)
+    return result
+
+
+def _unary(machine: _Machine, node: cst.UnaryOperation, frame: _Frame) -> Any:
+    value = machine.eval(node.expression, frame)
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(node.operator, cst.Not):
+        return not value
+    if isinstance(node.operator, cst.Minus) and isinstance(value, (int, float)):
+        return -value
+    if isinstance(node.operator, cst.Plus) and isinstance(value, (int, float)):
+        return value
+    return UNKNOWN
+
+
+def _binary_operation(machine: _Machine, node: cst.BinaryOperation, frame: _Frame) -> Any:
+    return _binary(node.operator, machine.eval(node.left, frame), machine.eval(node.right, frame))
+
+
+def _boolean(machine: _Machine, node: cst.BooleanOperation, frame: _Frame) -> Any:
+    left = machine.eval(node.left, frame)
+    if left is UNKNOWN:
+        return UNKNOWN
+    if isinstance(node.operator, cst.And):
+        return machine.eval(node.right, frame) if left else left
+    return left if left else machine.eval(node.right, frame)
+
+
+def _comparison(machine: _Machine, node: cst.Comparison, frame: _Frame) -> Any:
+    left = machine.eval(node.left, frame)
+    for target in node.comparisons:
+        right = machine.eval(target.comparator, frame)
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        outcome = _compare(target.operator, left, right)
+        if outcome is UNKNOWN or not outcome:
+            return outcome
+        left = right
+    return True
+
+
+def _compare(operator: Any, left: Any, right: Any) -> Any:
+    try:
+        if isinstance(operator, cst.In):
+            return left in right if isinstance(right, (str, list, tuple, set, dict)) else UNKNOWN
+        if isinstance(operator, cst.NotIn):
+            if isinstance(right, (str, list, tuple, set, dict)):
+                return left not in right
+            return UNKNOWN
+        if isinstance(operator, cst.Equal):
+            return left == right
+        if isinstance(operator, cst.NotEqual):
+            return left != right
+        if isinstance(operator, cst.Is):
+            return left is right
+        if isinstance(operator, cst.IsNot):
+            return left is not right
+        if isinstance(operator, cst.LessThan):
+            return left < right
+        if isinstance(operator, cst.LessThanEqual):
+            return left <= right
+        if isinstance(operator, cst.GreaterThan):
+            return left > right
+        if isinstance(operator, cst.GreaterThanEqual):
+            return left >= right
+    except TypeError:
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _if_expression(machine: _Machine, node: cst.IfExp, frame: _Frame) -> Any:
+    test = machine.eval(node.test, frame)
+    if test is UNKNOWN:
+        return UNKNOWN
+    return machine.eval(node.body if test else node.orelse, frame)
+
+
+_EXPRESSIONS: dict[type, Callable[[_Machine, Any, _Frame], Any]] = {
+    cst.Integer: _literal_number,
+    cst.Float: _literal_number,
+    cst.SimpleString: _string,
+    cst.ConcatenatedString: _concatenated,
+    cst.FormattedString: _fstring,
+    cst.Name: lambda m, n, f: m._name(n, f),
+    cst.Attribute: lambda m, n, f: m._attribute(n, f),
+    cst.Subscript: lambda m, n, f: m._subscript(n, f),
+    cst.Call: lambda m, n, f: m._call(n, f),
+    cst.List: _sequence,
+    cst.Tuple: _sequence,
+    cst.Set: _sequence,
+    cst.Dict: _dict,
+    cst.ListComp: lambda m, n, f: m._comprehension(n, f),
+    cst.GeneratorExp: lambda m, n, f: m._comprehension(n, f),
+    cst.SetComp: lambda m, n, f: m._comprehension(n, f),
+    cst.DictComp: lambda m, n, f: m._comprehension(n, f),
+    cst.Lambda: lambda m, n, f: m._lambda(n, f),
+    cst.UnaryOperation: _unary,
+    cst.BinaryOperation: _binary_operation,
+    cst.BooleanOperation: _boolean,
+    cst.Comparison: _comparison,
+    cst.IfExp: _if_expression,
+}
+
+__all__ = [
+    "UNKNOWN",
+    "Events",
+    "Group",
+    "LrWrite",
+    "Module",
+    "OptimizerBuilt",
+    "Param",
+    "SchedulerBuilt",
+    "Unfreeze",
+    "interpret",
+]
