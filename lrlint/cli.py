@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lrlint import __version__, registry
+
+if TYPE_CHECKING:
+    from lrlint.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -82,14 +86,7 @@ def check(
 
     targets = paths or (".",)
     try:
-        if isolated:
-            settings = config_module.Config()
-        elif config_path is not None:
-            settings = config_module.load(Path(config_path))
-        else:
-            start = Path(targets[0])
-            found = config_module.find_pyproject(start if start.is_dir() else start.parent)
-            settings = config_module.load(found) if found else config_module.Config()
+        settings = _settings(targets, config_path, isolated)
         enabled = registry.enabled_codes(
             _codes(select) if select is not None else settings.select,
             _codes(extend_select) or settings.extend_select,
@@ -127,6 +124,89 @@ def check(
     if failed or found_files.missing:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _settings(targets: tuple[str, ...], config_path: str | None, isolated: bool) -> Config:
+    """`[tool.lrlint]` from --config, else the nearest pyproject.toml; none with --isolated."""
+    from lrlint import config as config_module
+
+    if isolated:
+        return config_module.Config()
+    if config_path is not None:
+        return config_module.load(Path(config_path))
+    start = Path(targets[0])
+    found = config_module.find_pyproject(start if start.is_dir() else start.parent)
+    return config_module.load(found) if found else config_module.Config()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--strategy",
+    type=click.Choice(["discriminative", "freeze", "gradual", "auto"]),
+    default="discriminative",
+    show_default=True,
+    help="What to write: rates rising with depth, frozen lower layers, top-down unfreezing, "
+    "or a choice by --num-examples (<100 freeze, 100-1000 discriminative, >1000 gradual).",
+)
+@click.option(
+    "--decay",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    help="Per-layer geometric decay (block i of L at lr * X**(L - i)) instead of four tiers.",
+)
+@click.option("--layers", type=click.IntRange(min=0), help="Blocks to freeze (freeze strategy).")
+@click.option(
+    "--num-examples", type=click.IntRange(min=0), help="Labelled examples (for --strategy auto)."
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff; write nothing.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def fix(
+    paths: tuple[str, ...],
+    strategy: str,
+    decay: float | None,
+    layers: int | None,
+    num_examples: int | None,
+    show_diff: bool,
+    config_path: str | None,
+    isolated: bool,
+) -> None:
+    """Rewrite uniform-rate optimizers (LR001) into plain PyTorch that trains each layer at its
+    own speed. Exit 0 when everything was fixed (or nothing needed it), 1 when a finding could
+    not be fixed, 2 on error."""
+    from lrlint import config as config_module
+    from lrlint.discovery import discover
+    from lrlint.fix.apply import fix_files
+    from lrlint.fix.fixer import FixOptions
+
+    targets = paths or (".",)
+    try:
+        settings = _settings(targets, config_path, isolated)
+    except config_module.ConfigError as exc:
+        _error(str(exc))
+        sys.exit(EXIT_ERROR)
+    found_files = discover(targets, settings.exclude, settings.root)
+    for missing in found_files.missing:
+        _error(f"{missing}: no such file or directory")
+    options = FixOptions(
+        strategy=strategy,
+        decay=decay,
+        layers=layers,
+        num_examples=num_examples if num_examples is not None else settings.num_examples,
+    )
+    outcome = fix_files(found_files.files, options, write=not show_diff)
+    for line in outcome.lines:
+        click.echo(line)
+    for message in outcome.errors:
+        _error(message)
+    if outcome.errors or found_files.missing:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if outcome.refused else EXIT_CLEAN)
 
 
 @cli.command(name="rules")

@@ -36,7 +36,7 @@ RULES: tuple[RuleInfo, ...] = (
         "uniform-lr",
         "a pretrained model is fine-tuned with one learning rate for every layer",
         default_enabled=True,
-        fixable=False,
+        fixable=True,
         implementation="lrlint.rules.uniform_lr:UniformLR",
     ),
     RuleInfo(

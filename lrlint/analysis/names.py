@@ -72,6 +72,12 @@ class ImportTable:
             local = module_name(alias.asname.name) if alias.asname else name  # type: ignore[arg-type]
             self._names[local] = f"{module}.{name}"
 
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._names.items())
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
     def qualify(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of an imported thing, or None when the head is not imported."""
         name = dotted(node)

@@ -126,6 +126,14 @@ class Script:
         start = self._positions[node].start
         return start.line, start.column + 1
 
+    @cached_property
+    def _call_sites(self) -> dict[cst.Call, CallSite]:
+        return {site.node: site for site in self.calls}
+
+    def call_site(self, node: cst.Call) -> CallSite | None:
+        """Where a call of this file stands (its scope and order)."""
+        return self._call_sites.get(node)
+
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 

@@ -9,12 +9,13 @@ The interpreter evaluates parameter groups over these names; the rules ask it fo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from lrlint.analysis import values
 from lrlint.analysis.names import dotted, last_name, positional_arg
 from lrlint.analysis.origins import Origin
 from lrlint.analysis.script import ClassInfo, Script
@@ -46,7 +47,6 @@ _NN_PARAMS = {
 _NN_WITHOUT_PARAMS = frozenset(
     {"Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "SiLU"}
 )
-_NN_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 # Blocks a hub id suggests when the config is not at hand.
 _SIZE_HINTS = (("xxl", 24), ("xl", 48), ("large", 24), ("base", 12), ("medium", 24), ("small", 6))
 
@@ -67,6 +67,8 @@ class Skeleton:
     description: str  # for messages: "BertForSequenceClassification" or "DocumentClassifier"
     pretrained: bool
     stack_sizes: dict[str, int] = field(default_factory=dict)
+    # attributes built by calls whose parameters we cannot see (a fix refuses such a model)
+    opaque: tuple[str, ...] = ()
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -166,10 +168,12 @@ def skeleton_for(script: Script, resolver: Resolver, source: object) -> Skeleton
         resolution = resolver.instance(source)
         if resolution.origin < Origin.SCRATCH:
             return None
-        mounts = _class_mounts(script, resolver, source, "", depth=0)
+        opaque: list[str] = []
+        mounts = _class_mounts(script, resolver, source, "", 0, opaque)
         if mounts is None or not mounts:
             return None
-        return _skeleton(tuple(mounts), source.name, resolution.origin == Origin.PRETRAINED)
+        skeleton = _skeleton(tuple(mounts), source.name, resolution.origin == Origin.PRETRAINED)
+        return replace(skeleton, opaque=tuple(opaque))
     return None
 
 
@@ -205,13 +209,12 @@ def _model_id(script: Script, call: cst.Call) -> str | None:
             "model_name",
         }:
             first = arg.value
-    if isinstance(first, cst.SimpleString):
-        return str(first.evaluated_value)
-    if isinstance(first, cst.Name):
-        for binding in script.module_scope.bindings.get(first.value, ()):
-            if isinstance(binding.value, cst.SimpleString):
-                return str(binding.value.evaluated_value)
-    return None
+    if first is None:
+        return None
+    site = script.call_site(call)
+    if site is None:
+        return None
+    return values.text(script, first, site.scope, site.seq)
 
 
 def _backbone(script: Script, call: cst.Call, path: str) -> Mount | None:
@@ -262,10 +265,10 @@ def _guess_blocks(family: str, model_id: str | None) -> int:
 
 
 def _class_mounts(
-    script: Script, resolver: Resolver, info: ClassInfo, path: str, depth: int
+    script: Script, resolver: Resolver, info: ClassInfo, path: str, depth: int, opaque: list[str]
 ) -> list[Mount] | None:
     """What a class of the script holds: for every `self.<attr> = ...`, a backbone or the
-    parameters of new layers."""
+    parameters of new layers. Attributes built by calls we cannot see into go to `opaque`."""
     if depth > 3:
         return None
     mounts: list[Mount] = []
@@ -275,7 +278,7 @@ def _class_mounts(
         for attr, assigned in owner.self_attrs.items():
             value, scope, seq = assigned[-1]
             full = f"{path}.{attr}" if path else attr
-            mount = _attribute_mount(script, resolver, value, scope, seq, full, depth)
+            mount = _attribute_mount(script, resolver, value, scope, seq, full, depth, opaque)
             if mount is _INCOMPLETE:
                 return None  # a backbone whose structure we cannot know: say nothing
             if mount is not None:
@@ -294,6 +297,7 @@ def _attribute_mount(
     seq: float,
     path: str,
     depth: int,
+    opaque: list[str],
 ) -> list[Mount] | None:
     resolution = resolver.resolve(value, scope, seq)  # type: ignore[arg-type]
     source = resolution.source
@@ -304,19 +308,52 @@ def _attribute_mount(
         if resolution.origin == Origin.PRETRAINED:
             return _INCOMPLETE
     if isinstance(source, ClassInfo) and source.name in script.classes:
-        inner = _class_mounts(script, resolver, source, path, depth + 1)
+        inner = _class_mounts(script, resolver, source, path, depth + 1, opaque)
         return inner or None
-    if isinstance(value, cst.Call):
-        qualname = script.imports.qualify(value.func) or ""
-        layer = qualname.rsplit(".", 1)[-1]
-        if qualname.startswith("torch.nn."):
-            if layer in _NN_WITHOUT_PARAMS:
+    if not isinstance(value, cst.Call):
+        return None  # a number, a name, a string: not a module
+    if resolution.origin == Origin.NOT_MODEL:
+        return None  # a tokenizer, a config
+    names = _torch_layer_params(script, value, path)
+    if names is None:
+        opaque.append(path)
+        return None
+    return [Mount(path, None, names)] if names else None
+
+
+def _torch_layer_params(script: Script, call: cst.Call, path: str) -> tuple[str, ...] | None:
+    """The parameter names of a torch.nn layer (an `nn.Sequential` of such layers included),
+    `()` for a layer without parameters, None when we cannot know."""
+    qualname = script.imports.qualify(call.func) or ""
+    if not qualname.startswith("torch.nn."):
+        return None
+    layer = qualname.rsplit(".", 1)[-1]
+    if layer in _NN_WITHOUT_PARAMS or qualname.startswith("torch.nn.functional."):
+        return ()
+    if layer in _NN_PARAMS:
+        owned = _NN_PARAMS[layer]
+        if layer in {"Linear", "Conv1d", "Conv2d", "Conv3d", "LayerNorm"} and _no_bias(call):
+            owned = tuple(p for p in owned if p != "bias")
+        return tuple(f"{path}.{p}" for p in owned)
+    if layer == "Parameter":
+        return (path,)
+    if layer == "Sequential":
+        names: list[str] = []
+        for index, arg in enumerate(a for a in call.args if a.keyword is None and not a.star):
+            if not isinstance(arg.value, cst.Call):
                 return None
-            owned = _NN_PARAMS.get(layer)
-            if owned is None and layer in _NN_CONTAINERS:
-                owned = ("0.weight", "0.bias")  # contents unknown: one representative layer
-            if owned is None and layer == "Parameter":
-                return [Mount(path, None, (path,))]
-            if owned is not None:
-                return [Mount(path, None, tuple(f"{path}.{p}" for p in owned))]
+            inner = _torch_layer_params(script, arg.value, f"{path}.{index}")
+            if inner is None:
+                return None
+            names.extend(inner)
+        return tuple(names)
+    if qualname.endswith("Loss") or layer.endswith("Loss"):
+        return ()
     return None
+
+
+def _no_bias(call: cst.Call) -> bool:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in {"bias", "elementwise_affine"}:
+            return isinstance(arg.value, cst.Name) and arg.value.value == "False"
+    return False

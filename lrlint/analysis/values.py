@@ -13,6 +13,52 @@ def number(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -
     return _Evaluator(script).eval(expr, scope, seq, depth=0)
 
 
+def text(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> str | None:
+    """The value of a string expression when the script makes it plain: a literal, a constant,
+    a function parameter's default, an argparse default (`args.model_name`)."""
+    for _ in range(8):
+        if isinstance(expr, cst.SimpleString):
+            value = expr.evaluated_value
+            return value if isinstance(value, str) else None
+        if isinstance(expr, cst.Attribute):
+            default = script.argparse_defaults.get(expr.attr.value)
+            if default is None:
+                return None
+            expr, scope, seq = default, script.module_scope, float("inf")
+        elif isinstance(expr, cst.Name):
+            found = _binding_or_default(expr.value, scope, seq)
+            if found is None:
+                return None
+            expr, scope, seq = found
+        else:
+            return None
+    return None
+
+
+def _binding_or_default(
+    name: str, scope: Scope, seq: float
+) -> tuple[cst.BaseExpression, Scope, float] | None:
+    current: Scope | None = scope
+    while current is not None:
+        bindings = [b for b in current.bindings.get(name, ()) if b.seq < seq]
+        if bindings:
+            binding = bindings[-1]
+            if binding.value is None or binding.unpack is not None:
+                return None
+            return binding.value, current, binding.seq
+        if current.kind == "function" and name in current.params:
+            function = current.node
+            if not isinstance(function, cst.FunctionDef):
+                return None
+            for param in [*function.params.params, *function.params.kwonly_params]:
+                if param.name.value == name and param.default is not None:
+                    return param.default, current.parent or current, float("inf")
+            return None
+        current = current.parent
+        seq = float("inf")
+    return None
+
+
 def describe(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> str:
     """`2e-05` when the value is known, else the expression as written (`self.hparams.lr`)."""
     value = number(script, expr, scope, seq)
@@ -36,13 +82,24 @@ class _Evaluator:
         if isinstance(expr, cst.Name):
             return self._name(expr.value, scope, seq, depth)
         if isinstance(expr, cst.Attribute):
-            # `args.lr`: an argparse default of that name
-            default = self.script.argparse_defaults.get(expr.attr.value)
-            if default is not None and dotted(expr.value) is not None:
-                return self.eval(default, self.script.module_scope, float("inf"), depth + 1)
-            return None
+            return self._attribute(expr, scope, seq, depth)
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
             return self._subscript(expr, scope, seq, depth)
+        return None
+
+    def _attribute(self, expr: cst.Attribute, scope: Scope, seq: float, depth: int) -> float | None:
+        # `training_args.learning_rate` where `training_args = TrainingArguments(learning_rate=..)`
+        if isinstance(expr.value, cst.Name):
+            found = _binding_or_default(expr.value.value, scope, seq)
+            if found is not None and isinstance(found[0], cst.Call):
+                call, where, when = found
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value == expr.attr.value:
+                        return self.eval(arg.value, where, when, depth + 1)
+        # `args.lr`: an argparse default of that name
+        default = self.script.argparse_defaults.get(expr.attr.value)
+        if default is not None and dotted(expr.value) is not None:
+            return self.eval(default, self.script.module_scope, float("inf"), depth + 1)
         return None
 
     def _binary(

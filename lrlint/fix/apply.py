@@ -1,0 +1,84 @@
+"""Running the fixer over files: read, fix, then print a diff or write back, and say what
+happened to every LR001 site."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lrlint import source
+from lrlint.fix.fixer import FixOptions, fix_source
+from lrlint.fix.writeback import WriteError, write_fixed
+
+
+@dataclass
+class FixOutcome:
+    lines: list[str] = field(default_factory=list)  # what to print, in order
+    errors: list[str] = field(default_factory=list)  # one-line errors (exit 2)
+    fixed: int = 0
+    refused: int = 0
+
+
+def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutcome:
+    outcome = FixOutcome()
+    files_changed = 0
+    for name in paths:
+        path = Path(name)
+        try:
+            raw = path.read_bytes()
+            text = source.decode(raw)
+        except OSError as exc:
+            outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
+            continue
+        except source.SourceError as exc:
+            outcome.errors.append(f"{name}: {exc}")
+            continue
+        try:
+            result = fix_source(text.text, options)
+        except Exception as exc:  # a bug must not cost the user a file: nothing is written
+            outcome.errors.append(f"{name}: internal error: {type(exc).__name__}: {exc}")
+            continue
+        for refusal in result.refused:
+            outcome.lines.append(f"{name}:{refusal.line}: LR001 not fixed: {refusal.reason}")
+            outcome.refused += 1
+        if not result.changed:
+            continue
+        if write:
+            try:
+                write_fixed(path, raw, text, result.text)
+            except WriteError as exc:
+                outcome.errors.append(f"{name}: {exc}")
+                continue
+        else:
+            outcome.lines.append(_diff(name, text.text, result.text))
+        files_changed += 1
+        for line in result.fixed:
+            verb = "would fix" if not write else "fixed"
+            outcome.lines.append(f"{name}:{line}: {verb} LR001 ({result.strategy})")
+        outcome.fixed += len(result.fixed)
+    outcome.lines.append(_summary(outcome, files_changed, write))
+    return outcome
+
+
+def _diff(name: str, before: str, after: str) -> str:
+    diff = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
+    )
+    return "".join(diff).rstrip("\n")
+
+
+def _summary(outcome: FixOutcome, files: int, write: bool) -> str:
+    if not outcome.fixed and not outcome.refused:
+        return "Nothing to fix."
+    done = "Fixed" if write else "Would fix"
+    sites = "site" if outcome.fixed == 1 else "sites"
+    in_files = "file" if files == 1 else "files"
+    text = f"{done} {outcome.fixed} {sites} in {files} {in_files}."
+    if outcome.refused:
+        text += f" {outcome.refused} could not be fixed (see above)."
+    return text

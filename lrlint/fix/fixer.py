@@ -1,0 +1,444 @@
+"""`lrlint fix`: rewrite every construction LR001 reports into discriminative, freezing or
+gradually unfreezing code, one site at a time, verifying each result before keeping it.
+
+A fix is kept only when the new text parses, LR001 no longer fires there, and no other rule
+(LR002-LR005, LR007, LR008) finds more than before; otherwise the site is left as it was and
+reported with the reason. Nothing is guessed: an unknown model structure, an unknown rate or a
+module whose parameters cannot be seen is a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import libcst as cst
+
+from lrlint.analysis.names import keyword_arg, positional_arg
+from lrlint.analysis.script import Scope, Script
+from lrlint.analysis.skeleton import Skeleton, skeleton_for
+from lrlint.analysis.training import TrainingSetup
+from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
+from lrlint.fix import codegen
+from lrlint.fix.parts import ModelParts, PartsError, model_parts
+from lrlint.fix.rewrite import Edits, apply
+
+STRATEGIES = ("discriminative", "freeze", "gradual", "auto")
+# What a fix must leave no worse (../shared/RULES.md; LR006 and LR009 are opinions, not breaks).
+VERIFIED = frozenset({"LR001", "LR002", "LR003", "LR004", "LR005", "LR007", "LR008"})
+_SMALL, _LARGE = 100, 1000  # the seed's data-size table
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    strategy: str = "discriminative"
+    decay: float | None = None  # per-layer geometric decay instead of the four tiers
+    layers: int | None = None  # blocks to freeze (freeze strategy)
+    num_examples: int | None = None  # for `auto`
+
+
+@dataclass(frozen=True)
+class Refusal:
+    line: int
+    reason: str
+
+
+@dataclass
+class FixResult:
+    text: str
+    fixed: list[int] = field(default_factory=list)  # lines (in the original) that were fixed
+    refused: list[Refusal] = field(default_factory=list)
+    strategy: str = "discriminative"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fixed)
+
+
+class _Refuse(Exception):
+    pass
+
+
+def fix_source(text: str, options: FixOptions) -> FixResult:
+    """Fix every LR001 site of a file's text; the text is returned unchanged when nothing can be
+    fixed safely."""
+    from lrlint.prefilter import may_have_findings
+
+    if not may_have_findings(text):
+        return FixResult(text)
+    try:
+        script = Script.parse(text)
+    except cst.ParserSyntaxError:
+        return FixResult(text)
+    strategy = _choose(options, script)
+    label = f"{strategy}, decay {options.decay}" if options.decay is not None else strategy
+    result = FixResult(text, strategy=label)
+    refused_keys: set[tuple[str, int]] = set()
+    while True:
+        script = Script.parse(result.text)
+        setup = TrainingSetup(script)
+        pending = [
+            (key, uniform)
+            for key, uniform in _keyed(script, uniform_sites(setup))
+            if key not in refused_keys
+        ]
+        if not pending:
+            return result
+        key, uniform = pending[0]
+        original_line = _original_line(text, script, uniform)
+        try:
+            fixed_text = _fix_site(result.text, script, setup, uniform, options, strategy)
+            _verify(result.text, fixed_text, key)
+        except _Refuse as refusal:
+            refused_keys.add(key)
+            result.refused.append(Refusal(original_line, str(refusal)))
+            continue
+        result.text = fixed_text
+        result.fixed.append(original_line)
+
+
+def _choose(options: FixOptions, script: Script) -> str:
+    if options.strategy != "auto":
+        return options.strategy
+    size = options.num_examples
+    if size is None and script.data_sizes:
+        size = max(data.count for data in script.data_sizes)
+    if size is None:
+        return "discriminative"  # the seed's recommendation when the size is not known
+    if size < _SMALL:
+        return "freeze"
+    return "discriminative" if size <= _LARGE else "gradual"
+
+
+def _keyed(script: Script, sites: list[UniformSite]) -> list[tuple[tuple[str, int], UniformSite]]:
+    """A key per site that survives other sites being rewritten: its code and occurrence."""
+    seen: Counter[str] = Counter()
+    keyed = []
+    for uniform in sites:
+        code = script.code(uniform.site.node)
+        keyed.append(((code, seen[code]), uniform))
+        seen[code] += 1
+    return keyed
+
+
+def _original_line(original: str, script: Script, uniform: UniformSite) -> int:
+    """The site's line in the text the user gave (earlier fixes may have shifted it)."""
+    line = script.position(uniform.site.node)[0]
+    code_line = script.text.splitlines()[line - 1].strip()
+    for number, candidate in enumerate(original.splitlines(), start=1):
+        if candidate.strip() == code_line:
+            return number
+    return line
+
+
+def _fix_site(
+    text: str,
+    script: Script,
+    setup: TrainingSetup,
+    uniform: UniformSite,
+    options: FixOptions,
+    strategy: str,
+) -> str:
+    if uniform.model is None:
+        raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
+    model_text = script.code(uniform.model).strip()
+    skeleton = _skeleton(script, setup, uniform)
+    try:
+        parts = model_parts(skeleton)
+    except PartsError as exc:
+        raise _Refuse(f"cannot cut {model_text} into modules: {exc}") from None
+    if not parts.has_blocks:
+        raise _Refuse(f"no block list found in {model_text}: nothing to order by depth")
+    names = codegen.Names(_bound_names(script))
+    style = codegen.Style(quote=_quote_style(text))
+    indent = ""  # LibCST indents what we write to the block it goes into
+    rate = _rate(script, uniform)
+    edits = Edits()
+    call = uniform.site.node
+    if options.decay is not None and parts.shared_blocks:
+        raise _Refuse(f"{model_text} shares one layer across all depths: no per-layer rate")
+    plan = _Plan(parts, model_text, rate, style, names, options.decay)
+    if strategy == "freeze":
+        edits.before[call] = codegen.freeze_statements(parts, model_text, options.layers, names)
+    elif uniform.kind == "trainer":
+        _trainer_edits(edits, script, uniform, plan, strategy)
+    else:
+        _optimizer_edits(edits, script, uniform, plan, indent)
+        if strategy == "gradual":
+            _gradual_edits(edits, script, uniform, plan)
+    new_module = apply(script.module, edits)
+    return new_module.code
+
+
+def _skeleton(script: Script, setup: TrainingSetup, uniform: UniformSite) -> Skeleton:
+    assert uniform.model is not None
+    site = uniform.site
+    resolution = setup.resolver.resolve(uniform.model, site.scope, site.seq)
+    skeleton = skeleton_for(script, setup.resolver, resolution.source)
+    model = script.code(uniform.model).strip()
+    if skeleton is None:
+        raise _Refuse(
+            f"cannot tell the structure of {model}: lrlint knows the common Hugging Face "
+            "families, timm/torchvision backbones and modules defined in the script"
+        )
+    if skeleton.opaque:
+        hidden = ", ".join(f"{model}.{path}" for path in skeleton.opaque)
+        raise _Refuse(f"cannot see the parameters of {hidden}: groups could leave them out")
+    return skeleton
+
+
+def _rate(script: Script, uniform: UniformSite) -> codegen.Rate:
+    lr = uniform.lr
+    if uniform.kind == "trainer":
+        args = keyword_arg(uniform.site.node, "args") or positional_arg(uniform.site.node, 1)
+        if isinstance(args, cst.Name):  # read the rate off the arguments the Trainer gets
+            return codegen.Rate(f"{args.value}.learning_rate")
+        if lr is None:
+            if not uniform.lr_scope_known:
+                raise _Refuse("cannot read the Trainer's learning rate")
+            return codegen.Rate(codegen.number(TRAINING_ARGUMENTS_DEFAULT_LR), 5e-05)
+    if lr is None:
+        raise _Refuse("the optimizer runs on its default lr: give it lr=... first")
+    if isinstance(lr, (cst.Float, cst.Integer)):
+        return codegen.Rate(script.code(lr).strip(), float(lr.evaluated_value))
+    return codegen.Rate(script.code(lr).strip())
+
+
+@dataclass
+class _Plan:
+    """What the groups are made of: the model's parts, how to name it, the base rate."""
+
+    parts: ModelParts
+    model: str
+    rate: codegen.Rate
+    style: codegen.Style
+    names: codegen.Names
+    decay: float | None
+
+    @cached_property
+    def tiered(self) -> codegen.Tiered:
+        return codegen.tiers(self.parts, self.model, self.rate, self.names)
+
+    def groups(self, indent: str) -> tuple[list[str], str]:
+        """Statements to run first, and the expression of the group list."""
+        if self.decay is not None:
+            lines, name = codegen.decay_groups(
+                self.parts, self.model, self.rate, self.decay, self.style, self.names
+            )
+            return lines, name
+        return self.tiered.prelude, codegen.group_list(self.tiered, self.style, indent)
+
+
+def _optimizer_edits(
+    edits: Edits, script: Script, uniform: UniformSite, plan: _Plan, indent: str
+) -> None:
+    call = uniform.site.node
+    params = keyword_arg(call, "params") or positional_arg(call, 0)
+    assert params is not None
+    split = _split(script, uniform, params)
+    if split is None:
+        prelude, groups = plan.groups(indent)
+        edits.before[call] = prelude
+        edits.params[call] = (groups, True)
+        return
+    if plan.decay is not None:
+        raise _Refuse("--decay cannot keep this weight-decay split: use the default tiers")
+    tiered = plan.tiered
+    binding_value, templates = split
+    if binding_value is None:  # the groups are written in the call
+        edits.before[call] = tiered.prelude
+        edits.params[call] = (
+            codegen.split_group_list(tiered, plan.style, indent, templates),
+            True,
+        )
+        return
+    # the groups are a variable: rewrite them where they are built
+    edits.before[binding_value] = tiered.prelude
+    edits.expressions[binding_value] = codegen.split_group_list(
+        tiered, plan.style, indent, templates
+    )
+    edits.params[call] = (script.code(params).strip(), True)
+
+
+def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Plan) -> None:
+    site = uniform.site
+    if site.scope.owner is not None:
+        raise _Refuse(
+            "gradual unfreezing inside a class needs its epoch hook (Lightning: the "
+            "BackboneFinetuning callback); use --strategy discriminative or freeze"
+        )
+    loop = _epoch_loop(script, site.scope, site.seq)
+    hint = (
+        None
+        if loop is not None
+        else ("Call unfreeze_for_epoch(epoch) at the start of every epoch of your training loop.")
+    )
+    # the stages name the same modules as the groups; decay groups did not define the halves
+    prelude = plan.tiered.prelude if plan.decay is not None else []
+    statements, function = codegen.gradual_statements(plan.tiered, plan.names, hint)
+    edits.before[site.node] = [*edits.before.get(site.node, []), *prelude, *statements]
+    if loop is not None:
+        assert isinstance(loop.target, cst.Name)
+        edits.loop_top[loop] = f"{function}({loop.target.value})"
+
+
+def _trainer_edits(
+    edits: Edits, script: Script, uniform: UniformSite, plan: _Plan, strategy: str
+) -> None:
+    call = uniform.site.node
+    if strategy == "gradual":
+        raise _Refuse(
+            "gradual unfreezing with Trainer needs a TrainerCallback; use --strategy "
+            "discriminative or freeze"
+        )
+    optimizer_class = _adamw(script, edits)
+    prelude, groups = plan.groups("")
+    optimizer = plan.names.fresh("optimizer")
+    args = keyword_arg(call, "args") or positional_arg(call, 1)
+    if isinstance(args, cst.Name):
+        weight_decay = f"{args.value}.weight_decay"
+    else:
+        given = keyword_arg(args, "weight_decay") if isinstance(args, cst.Call) else None
+        weight_decay = script.code(given).strip() if given is not None else "0.0"
+    edits.before[call] = [
+        "# The Trainer's default optimizer gives every layer one rate: build one whose rate",
+        "# rises with depth, and let the Trainer still make its scheduler.",
+        *prelude,
+        f"{optimizer} = {optimizer_class}({groups}, weight_decay={weight_decay})",
+    ]
+    edits.keywords[call] = {"optimizers": f"({optimizer}, None)"}
+
+
+def _adamw(script: Script, edits: Edits) -> str:
+    """How this file can name torch's AdamW, adding `import torch` when it cannot."""
+    for local, qualname in script.imports.items():
+        if qualname == "torch.optim.AdamW":
+            return local
+    for local, qualname in script.imports.items():
+        if qualname == "torch.optim":
+            return f"{local}.AdamW"
+        if qualname == "torch":
+            return f"{local}.optim.AdamW"
+    edits.imports.append("import torch")
+    return "torch.optim.AdamW"
+
+
+def _split(
+    script: Script, uniform: UniformSite, params: cst.BaseExpression
+) -> tuple[cst.BaseExpression | None, list[tuple[str, str]]] | None:
+    """The user's weight-decay split (groups at one rate over `model.named_parameters()`), as
+    comprehension templates to repeat inside every tier; None when params is not such a split."""
+    value: cst.BaseExpression | None = params
+    binding_value = None
+    if isinstance(params, cst.Name):
+        scope = uniform.site.scope
+        bindings = [b for b in scope.bindings.get(params.value, ()) if b.seq < uniform.site.seq]
+        value = bindings[-1].value if bindings else None
+        binding_value = value
+    if not isinstance(value, (cst.List, cst.Tuple)):
+        return None
+    templates = []
+    for element in value.elements:
+        group = element.value
+        if not isinstance(group, cst.Dict):
+            raise _Refuse("cannot read the parameter groups as written")
+        params_value = None
+        others = []
+        for item in group.elements:
+            if not isinstance(item, cst.DictElement) or not isinstance(item.key, cst.SimpleString):
+                raise _Refuse("cannot read the parameter groups as written")
+            key = item.key.evaluated_value
+            if key == "params":
+                params_value = item.value
+            elif key != "lr":
+                others.append(
+                    f"{script.code(item.key).strip()}: {script.code(item.value).strip()}, "
+                )
+        if not isinstance(params_value, (cst.ListComp, cst.GeneratorExp)):
+            raise _Refuse("cannot repeat this group's parameter filter inside each tier")
+        template = params_value.with_changes(
+            for_in=params_value.for_in.with_changes(
+                iter=cst.parse_expression(f"{codegen.MODULE_PLACEHOLDER}.named_parameters()")
+            )
+        )
+        if not _iterates_named_parameters(params_value):
+            raise _Refuse("the groups filter something other than named_parameters()")
+        templates.append((script.code(template).strip(), "".join(others)))
+    return binding_value, templates
+
+
+def _iterates_named_parameters(comprehension: cst.ListComp | cst.GeneratorExp) -> bool:
+    source = comprehension.for_in.iter
+    return (
+        isinstance(source, cst.Call)
+        and isinstance(source.func, cst.Attribute)
+        and source.func.attr.value == "named_parameters"
+    )
+
+
+def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
+    """The first `for epoch in ...` loop after the optimizer in the same function or module."""
+    body = scope.node.body.body if isinstance(scope.node, cst.FunctionDef) else script.module.body
+    finder = _EpochLoopFinder()
+    for statement in body:
+        statement.visit(finder)
+        if finder.found is not None:
+            break
+    loop = finder.found
+    if loop is None or script.position(loop)[0] <= 0:
+        return None
+    return loop
+
+
+class _EpochLoopFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: cst.For | None = None
+
+    def visit_For(self, node: cst.For) -> bool:
+        if (
+            self.found is None
+            and isinstance(node.target, cst.Name)
+            and "epoch" in node.target.value
+        ):
+            self.found = node
+        return self.found is None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a loop in another function is not this scope's
+
+
+def _bound_names(script: Script) -> set[str]:
+    names: set[str] = set(script.imports.names())
+    for scope in [script.module_scope, *(f for fs in script.functions.values() for f in fs)]:
+        names.update(scope.bindings)
+        names.update(scope.params)
+    return names
+
+
+def _quote_style(text: str) -> str:
+    single = len(re.findall(r"'[^'\n]*'", text))
+    double = len(re.findall(r'"[^"\n]*"', text))
+    return '"' if double > single else "'"
+
+
+def _verify(before: str, after: str, key: tuple[str, int]) -> None:
+    """Keep a fix only if it parses and makes nothing worse."""
+    from lrlint.engine import CheckOptions, check_source
+
+    try:
+        compile(after, "<fixed>", "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+        cst.parse_module(after)
+    except (SyntaxError, cst.ParserSyntaxError) as exc:
+        raise _Refuse(f"the rewritten code would not parse ({exc}); nothing written") from None
+    options = CheckOptions(VERIFIED)
+    old = Counter(d.code for d in check_source(before, "<before>", options))
+    new = Counter(d.code for d in check_source(after, "<after>", options))
+    if new["LR001"] >= old["LR001"]:
+        raise _Refuse("the rewritten code would still train every layer at one rate")
+    worse = sorted(code for code in VERIFIED - {"LR001"} if new[code] > old[code])
+    if worse:
+        raise _Refuse(
+            f"the rewritten code would add {', '.join(worse)} findings (check the groups by hand)"
+        )
