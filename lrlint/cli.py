@@ -209,6 +209,49 @@ def fix(
     sys.exit(EXIT_FINDINGS if outcome.refused else EXIT_CLEAN)
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("script", type=click.Path())
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    help="A folder with a model's config.json, for a model id not on disk "
+    "(DIR for any model, or ID=DIR; repeatable).",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
+@click.option("--select", help="Rules to check (default: LR001, LR003, LR004, LR005, LR007).")
+@click.option("--verbose", is_flag=True, help="Show the script's traceback when it fails.")
+def runtime(
+    script: str,
+    arguments: tuple[str, ...],
+    configs: tuple[str, ...],
+    output_format: str,
+    plot_path: str | None,
+    select: str | None,
+    verbose: bool,
+) -> None:
+    """Run SCRIPT (with its ARGUMENTS after --) up to its optimizer and check the real groups
+    against the real model. Needs the runtime extra: pip install 'lrlint[runtime]'."""
+    from lrlint.runtime.command import run  # imports torch only once it runs
+
+    try:
+        code = run(
+            script,
+            list(arguments),
+            list(configs),
+            output_format,
+            plot_path,
+            _codes(select),
+            verbose,
+        )
+    except registry.SelectorError as exc:
+        _error(str(exc))
+        sys.exit(EXIT_ERROR)
+    sys.exit(code)
+
+
 @cli.command(name="rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def list_rules(output_format: str) -> None:

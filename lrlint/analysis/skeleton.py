@@ -122,19 +122,7 @@ class Skeleton:
         if mount is not None and mount.layout is not None:
             inner = name[len(mount.path) + 1 :] if mount.path else name
             outer = f"{mount.path}." if mount.path else ""
-            layout = mount.layout
-            for stack in layout.stacks:
-                if inner.startswith(f"{stack}."):
-                    index = inner[len(stack) + 1 :].split(".", 1)[0]
-                    return f"{outer}{stack}.{index}"
-            for part in (*layout.embeddings, *layout.final):
-                if inner == part or inner.startswith(f"{part}."):
-                    return f"{outer}{part}"
-            # a head of the class: up to the first component after the backbone
-            pieces = inner.split(".")
-            if layout.prefix and inner.startswith(f"{layout.prefix}."):
-                return outer + ".".join(pieces[:2])
-            return outer + pieces[0]
+            return outer + mount.layout.module_of(inner)
         return name.split(".", 1)[0]
 
     def is_1d(self, name: str) -> bool:

@@ -248,6 +248,22 @@ class Layout:
 
     # -- blocks ----------------------------------------------------------------------------
 
+    def module_of(self, name: str) -> str:
+        """The module a parameter belongs to, as a user names it: its block
+        (`bert.encoder.layer.3`), a part of the backbone (`bert.pooler`), or a head's top
+        module (`classifier`). Used to name what a finding is about."""
+        for stack in self.stacks:
+            if name.startswith(f"{stack}."):
+                return f"{stack}.{name[len(stack) + 1 :].split('.', 1)[0]}"
+        parts = (*self.named_blocks, *self.embeddings, *self.final, *(p for p, _ in self.pinned))
+        for path in sorted(parts, key=len, reverse=True):
+            if path and _under(name, path):
+                return path
+        pieces = name.split(".")
+        if self.prefix and name.startswith(f"{self.prefix}."):
+            return ".".join(pieces[: self.prefix.count(".") + 2])
+        return pieces[0]
+
     @property
     def num_blocks(self) -> int | None:
         """Number of block positions (T5: encoder + decoder; ALBERT: layer groups)."""
