@@ -59,6 +59,7 @@ def test_checking_training_code_never_loads_torch(tmp_path) -> None:
 def test_every_catalogued_name_passes_the_prefilter() -> None:
     names = [*catalog.HF_TRAINERS, *catalog.LIGHTNING_TRAINERS]
     names += [f"{package}SomeOptimizer" for package in catalog._OPTIMIZER_PACKAGES]
+    names += sorted(catalog._OPTIMIZER_NAMES)
     names += ["transformers.AdamW", "lion_pytorch.Lion", "prodigyopt.Prodigy", "muon.Muon"]
     names += ["schedulefree.AdamWScheduleFree", "came_pytorch.CAME", "deepspeed.ops.lamb.FusedLamb"]
     for name in names:

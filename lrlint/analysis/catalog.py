@@ -128,20 +128,3 @@ FREEZING_CALLS = frozenset(
     {"get_peft_model", "prepare_model_for_kbit_training", "prepare_model_for_int8_training"}
 )
 
-# A file in which none of these appears cannot build an optimizer or a trainer that the catalogue
-# above knows, so it cannot produce a finding: the engine skips parsing it. Every optimizer and
-# trainer name above contains one of these tokens (a test checks it); keep them in step.
-PREFILTER_TOKENS = (
-    "optim",
-    "Adam",
-    "deepspeed",  # deepspeed.ops.adam.*, deepspeed.ops.lamb.*
-    "SGD",
-    "Adafactor",
-    "Lion",
-    "Lamb",
-    "Prodigy",
-    "ScheduleFree",
-    "CAME",
-    "Muon",
-    "Trainer",
-)
