@@ -10,8 +10,12 @@ import pytest
 from lrlint import engine
 from lrlint.engine import CheckOptions, check_source
 from lrlint.prefilter import may_have_findings
-from tests import test_group_rules, test_lr001_uniform_lr, test_lr002_missing_freeze
-from tests import test_lr009_no_validation
+from tests import (
+    test_group_rules,
+    test_lr001_uniform_lr,
+    test_lr002_missing_freeze,
+    test_lr009_no_validation,
+)
 from tests.conftest import ALL_CODES, FIXTURES
 
 PASSES = {

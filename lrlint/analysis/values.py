@@ -126,17 +126,11 @@ class _Evaluator:
         return None
 
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> float | None:
-        current: Scope | None = scope
-        while current is not None:
-            bindings = [b for b in current.bindings.get(name, ()) if b.seq < seq]
-            if bindings:
-                binding = bindings[-1]
-                if binding.value is None or binding.unpack is not None:
-                    return None
-                return self.eval(binding.value, current, binding.seq, depth + 1)
-            current = current.parent
-            seq = float("inf")
-        return None
+        found = _binding_or_default(name, scope, seq)
+        if found is None:
+            return None
+        value, where, when = found
+        return self.eval(value, where, when, depth + 1)
 
     def _subscript(self, expr: cst.Subscript, scope: Scope, seq: float, depth: int) -> float | None:
         """`config["lr"]` where `config = {"lr": 2e-5, ...}`."""

@@ -135,26 +135,14 @@ _COMMENTS = {
 }
 
 
-def group_list(tiered: Tiered, style: Style, indent: str) -> str:
-    """`[ {'params': ..., 'lr': ...}, ... ]`, one group per module, a comment per tier."""
-    inner = indent + style.indent
-    lines = ["["]
-    previous = None
-    for module, lr, tier in tiered.modules:
-        if tier != previous:
-            lines.append(f"{inner}# {_COMMENTS[tier]}")
-            previous = tier
-        lines.append(f"{inner}{style.group(f'{module}.parameters()', lr)},")
-    lines.append(f"{indent}]")
-    return "\n".join(lines)
-
-
-def split_group_list(
-    tiered: Tiered, style: Style, indent: str, split: list[tuple[str, str]]
+def group_list(
+    tiered: Tiered, style: Style, indent: str, split: list[tuple[str, str]] | None = None
 ) -> str:
-    """The user's weight-decay split kept inside every tier: for each module, one group per
-    original group, `split` giving (comprehension with MODULE_PLACEHOLDER for its source, other
-    keys)."""
+    """`[ {'params': ..., 'lr': ...}, ... ]`, one group per module and a comment per tier.
+
+    With `split`, the user's weight-decay split is kept inside every tier: one group per
+    original group, each given as (its comprehension with MODULE_PLACEHOLDER for the source,
+    its other keys)."""
     inner = indent + style.indent
     lines = ["["]
     previous = None
@@ -162,6 +150,9 @@ def split_group_list(
         if tier != previous:
             lines.append(f"{inner}# {_COMMENTS[tier]}")
             previous = tier
+        if split is None:
+            lines.append(f"{inner}{style.group(f'{module}.parameters()', lr)},")
+            continue
         for comprehension, keys in split:
             source = comprehension.replace(MODULE_PLACEHOLDER, module)
             lines.append(f"{inner}{style.group(source, lr, keys)},")

@@ -250,15 +250,13 @@ def _optimizer_edits(
     if binding_value is None:  # the groups are written in the call
         edits.before[call] = tiered.prelude
         edits.params[call] = (
-            codegen.split_group_list(tiered, plan.style, indent, templates),
+            codegen.group_list(tiered, plan.style, indent, templates),
             True,
         )
         return
     # the groups are a variable: rewrite them where they are built
     edits.before[binding_value] = tiered.prelude
-    edits.expressions[binding_value] = codegen.split_group_list(
-        tiered, plan.style, indent, templates
-    )
+    edits.expressions[binding_value] = codegen.group_list(tiered, plan.style, indent, templates)
     edits.params[call] = (script.code(params).strip(), True)
 
 
