@@ -100,7 +100,7 @@ def check(
     for missing in found_files.missing:
         _error(f"{missing}: no such file or directory")
     if not found_files.files and not found_files.missing:
-        click.echo("warning: no Python files found under the given paths", err=True)
+        click.echo("warning: no Python files found under the given paths (.py, .ipynb)", err=True)
 
     options = CheckOptions(
         enabled=enabled,

@@ -1,4 +1,5 @@
-"""Which files a `lrlint check PATH...` means: `.py` files under the paths, minus the excludes."""
+"""Which files a `lrlint check PATH...` means: `.py` files and Jupyter notebooks (`.ipynb`) under
+the paths, minus the excludes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
+SUFFIXES = (".py", ".ipynb")
 # ruff's default excludes: VCS folders, caches, build output, virtual environments.
 DEFAULT_EXCLUDES = (
     ".bzr",
@@ -84,7 +86,7 @@ def _walk(top: Path, matcher: _Excluder) -> Iterator[str]:
         )
         for name in sorted(files):
             candidate = here / name
-            if name.endswith(".py") and candidate.is_file() and not matcher.excluded(candidate):
+            if name.endswith(SUFFIXES) and candidate.is_file() and not matcher.excluded(candidate):
                 yield str(candidate)
 
 

@@ -80,6 +80,10 @@ def _parse_error(text: str, path: str, exc: Exception, options: CheckOptions) ->
 
 
 def check_file(path: str, options: CheckOptions) -> FileResult:
+    if path.endswith(".ipynb"):  # a notebook's code cells, checked as one script
+        from lrlint import notebook
+
+        return notebook.check_file(path, options)
     try:
         text = source.read(Path(path)).text
     except source.SourceError as exc:
@@ -124,6 +128,8 @@ def check_files(paths: Sequence[str], options: CheckOptions, jobs: int | None) -
 
 def _prefiltered(path: str) -> FileResult | None:
     """A clean result for a readable file the prefilter rules out; None when it must be checked."""
+    if path.endswith(".ipynb"):  # the prefilter reads code, not JSON: the notebook checker runs it
+        return None
     try:
         text = source.read(Path(path)).text
     except source.SourceError:

@@ -25,7 +25,9 @@ UNIFORM = textwrap.dedent(
     """
 )
 CLEAN = "import torch\nmodel = torch.nn.Linear(2, 2)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<code>LR\d{3}) .+$")
+LINE = re.compile(
+    r"^(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<code>LR\d{3}) .+$"
+)
 
 
 def run(*args: str, cwd: Path | None = None):
@@ -99,9 +101,10 @@ def test_output_is_sorted_by_path_then_line() -> None:
     for line in result.stdout.splitlines()[:-1]:
         match = LINE.match(line)
         assert match is not None, line
-        keys.append((match["path"], int(match["line"])))
+        keys.append((match["path"], int(match["cell"] or 0), int(match["line"])))
     assert keys == sorted(keys)
-    marked = [p for p in FIXTURES.glob("*.py") if "lrlint-expect" in p.read_text("utf-8-sig")]
+    scripts = [*FIXTURES.glob("*.py"), *FIXTURES.glob("notebooks/*.ipynb")]
+    marked = [p for p in scripts if "lrlint-expect" in p.read_text("utf-8-sig")]
     assert result.stdout.splitlines()[-1] == f"Found {len(keys)} problems in {len(marked)} files."
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrlint import source
+from lrlint import notebook, source
 from lrlint.fix.fixer import FixOptions, fix_source
 from lrlint.fix.writeback import WriteError, write_fixed
 
@@ -26,6 +26,9 @@ def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutc
     files_changed = 0
     for name in paths:
         path = Path(name)
+        if notebook.is_notebook(name):
+            files_changed += _fix_notebook(name, options, write, outcome)
+            continue
         try:
             raw = path.read_bytes()
             text = source.decode(raw)
@@ -62,6 +65,50 @@ def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutc
     return outcome
 
 
+def _fix_notebook(name: str, options: FixOptions, write: bool, outcome: FixOutcome) -> int:
+    """Fix one notebook's code cells; 1 when it changed (or would), else 0."""
+    path = Path(name)
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+        result = notebook.fix_text(text, options)
+    except OSError as exc:
+        outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
+        return 0
+    except UnicodeDecodeError as exc:
+        outcome.errors.append(f"{name}: cannot decode as utf-8 at byte {exc.start}: {exc.reason}")
+        return 0
+    except notebook.NotebookError as exc:
+        outcome.errors.append(f"{name}: {exc}")
+        return 0
+    except Exception as exc:  # a bug must not cost the user a file: nothing is written
+        outcome.errors.append(f"{name}: internal error: {type(exc).__name__}: {exc}")
+        return 0
+    for cell, line, reason in result.refused:
+        where = f"cell {cell}:{line}" if cell is not None else str(line)
+        outcome.lines.append(f"{name}:{where}: LR001 not fixed: {reason}")
+        outcome.refused += 1
+    if not result.changed:
+        return 0
+    if write:
+        encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+        decoded = source.SourceText(text, encoding, "\n")
+        try:
+            write_fixed(path, raw, decoded, result.text)
+        except WriteError as exc:
+            outcome.errors.append(f"{name}: {exc}")
+            return 0
+    else:
+        for change in result.changes:
+            where = f"{name}:cell {change.number}"
+            outcome.lines.append(_diff(where, change.before, change.after))
+    verb = "would fix" if not write else "fixed"
+    for cell, line in result.fixed:
+        outcome.lines.append(f"{name}:cell {cell}:{line}: {verb} LR001 ({result.strategy})")
+    outcome.fixed += len(result.fixed)
+    return 1
+
+
 def _diff(name: str, before: str, after: str) -> str:
     diff = difflib.unified_diff(
         before.splitlines(keepends=True),
@@ -69,7 +116,8 @@ def _diff(name: str, before: str, after: str) -> str:
         fromfile=f"a/{name}",
         tofile=f"b/{name}",
     )
-    return "".join(diff).rstrip("\n")
+    # a last line without a newline (a notebook cell's, often) must not run into the next
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff).rstrip("\n")
 
 
 def _summary(outcome: FixOutcome, files: int, write: bool) -> str:

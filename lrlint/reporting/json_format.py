@@ -1,4 +1,5 @@
-"""A JSON array of findings, shaped like ruff's JSON output so that tools can share parsers."""
+"""A JSON array of findings, shaped like ruff's JSON output so that tools can share parsers
+(`cell` is the notebook cell, 1-based, or null, as in ruff)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lrlint.registry import BY_CODE
 def render(diagnostics: Sequence[Diagnostic]) -> str:
     records = [
         {
+            "cell": d.cell,
             "code": d.code,
             "name": BY_CODE[d.code].name if d.code in BY_CODE else None,
             "message": d.message,

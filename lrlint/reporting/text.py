@@ -1,4 +1,5 @@
-"""`path:line:col: CODE message`, then a summary line, as flake8 and ruff print them."""
+"""`path:line:col: CODE message`, then a summary line, as flake8 and ruff print them; in a
+notebook, `notebook.ipynb:cell 3:line:col: CODE message`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from lrlint.diagnostics import Diagnostic
 
 
 def render(diagnostics: Sequence[Diagnostic]) -> str:
-    lines = [f"{d.path}:{d.line}:{d.col}: {d.code} {d.message}" for d in diagnostics]
+    lines = [f"{d.location}: {d.code} {d.message}" for d in diagnostics]
     lines.append(summary(diagnostics))
     return "\n".join(lines) + "\n"
 
