@@ -40,10 +40,11 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: text, json (ruff's shape), sarif (SARIF 2.1.0, for code scanning) or "
+    "github (GitHub Actions annotations).",
 )
 @click.option(
     "--num-examples",
@@ -116,6 +117,14 @@ def check(
         from lrlint.reporting import json_format
 
         click.echo(json_format.render(diagnostics), nl=False)
+    elif output_format == "sarif":
+        from lrlint.reporting import sarif
+
+        click.echo(sarif.render(diagnostics), nl=False)
+    elif output_format == "github":
+        from lrlint.reporting import github
+
+        click.echo(github.render(diagnostics), nl=False)
     else:
         from lrlint.reporting import text
 
