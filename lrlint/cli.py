@@ -12,8 +12,13 @@ from lrlint import __version__, registry
 
 if TYPE_CHECKING:
     from lrlint.config import Config
+    from lrlint.diagnostics import Diagnostic
+    from lrlint.engine import CheckOptions, FileResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Above this many files, a terminal gets a progress bar on stderr.
+PROGRESS_THRESHOLD = 300
+_COLOR_HELP = "Colour: auto (on a terminal, unless NO_COLOR is set), always or never."
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:
@@ -47,6 +52,22 @@ def cli() -> None:
     "github (GitHub Actions annotations).",
 )
 @click.option(
+    "--statistics", is_flag=True, help="Count the findings per rule instead of listing them."
+)
+@click.option(
+    "--color",
+    "color_choice",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help=_COLOR_HELP,
+)
+@click.option(
+    "--show-source/--no-show-source",
+    default=None,
+    help="Quote each reported line with a caret under the place (default: on a terminal).",
+)
+@click.option(
     "--num-examples",
     type=click.IntRange(min=0),
     help="How many labelled examples the fine-tuning uses (for LR002).",
@@ -73,6 +94,9 @@ def check(
     extend_select: str | None,
     ignore: str | None,
     output_format: str,
+    statistics: bool,
+    color_choice: str,
+    show_source: bool | None,
     num_examples: int | None,
     exit_zero: bool,
     config_path: str | None,
@@ -83,9 +107,12 @@ def check(
     """Check training scripts (files or folders; default: the current folder)."""
     from lrlint import config as config_module
     from lrlint.discovery import discover
-    from lrlint.engine import CheckOptions, check_files
+    from lrlint.engine import CheckOptions
 
     targets = paths or (".",)
+    if statistics and output_format in ("sarif", "github"):
+        _error(f"--statistics works with --format text or json, not {output_format}")
+        sys.exit(EXIT_ERROR)
     try:
         settings = _settings(targets, config_path, isolated)
         enabled = registry.enabled_codes(
@@ -107,32 +134,70 @@ def check(
         enabled=enabled,
         num_examples=num_examples if num_examples is not None else settings.num_examples,
     )
-    results = check_files(found_files.files, options, jobs)
+    results = _check_with_progress(found_files.files, options, jobs)
     diagnostics = sorted(d for result in results for d in result.diagnostics)
     failed = [result for result in results if result.error is not None]
     for result in failed:
         _error(f"{result.path}: {result.error}")
-
-    if output_format == "json":
-        from lrlint.reporting import json_format
-
-        click.echo(json_format.render(diagnostics), nl=False)
-    elif output_format == "sarif":
-        from lrlint.reporting import sarif
-
-        click.echo(sarif.render(diagnostics), nl=False)
-    elif output_format == "github":
-        from lrlint.reporting import github
-
-        click.echo(github.render(diagnostics), nl=False)
-    else:
-        from lrlint.reporting import text
-
-        click.echo(text.render(diagnostics), nl=False)
+    _report(diagnostics, output_format, statistics, color_choice, show_source)
 
     if failed or found_files.missing:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _check_with_progress(
+    files: list[str], options: CheckOptions, jobs: int | None
+) -> list[FileResult]:
+    """check_files, in slices with a progress bar on stderr when it is a terminal and there
+    are many files (a pipe or a CI log gets no bar)."""
+    from lrlint.engine import check_files
+    from lrlint.reporting.style import is_terminal
+
+    if len(files) <= PROGRESS_THRESHOLD or not is_terminal(sys.stderr):
+        return check_files(files, options, jobs)
+    # Each slice starts its own worker pool: load the analysis here once, so that the forked
+    # workers inherit it instead of importing LibCST and the rules again for every slice.
+    for code in options.enabled:
+        registry.BY_CODE[code].load()
+    results: list[FileResult] = []
+    step = max(PROGRESS_THRESHOLD // 3, len(files) // 20)  # about 20 updates, few pool starts
+    with click.progressbar(
+        length=len(files), label="Checking", file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        for start in range(0, len(files), step):
+            chunk = files[start : start + step]
+            results.extend(check_files(chunk, options, jobs))
+            bar.update(len(chunk))
+    return results
+
+
+def _report(
+    diagnostics: list[Diagnostic],
+    output_format: str,
+    statistics: bool,
+    color_choice: str,
+    show_source: bool | None,
+) -> None:
+    from lrlint.reporting import github, json_format, sarif, text
+    from lrlint.reporting.style import Style, is_terminal, use_color
+
+    if output_format == "json":
+        rendered = (json_format.statistics if statistics else json_format.render)(diagnostics)
+        click.echo(rendered, nl=False)
+    elif output_format == "sarif":
+        click.echo(sarif.render(diagnostics), nl=False)
+    elif output_format == "github":
+        click.echo(github.render(diagnostics), nl=False)
+    else:
+        color = use_color(color_choice, sys.stdout)
+        style = Style(color)
+        if statistics:
+            rendered = text.statistics(diagnostics, style)
+        else:
+            frames = is_terminal(sys.stdout) if show_source is None else show_source
+            rendered = text.render(diagnostics, style, show_source=frames)
+        click.echo(rendered, nl=False, color=color)
 
 
 def _settings(targets: tuple[str, ...], config_path: str | None, isolated: bool) -> Config:
@@ -169,6 +234,14 @@ def _settings(targets: tuple[str, ...], config_path: str | None, isolated: bool)
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff; write nothing.")
 @click.option(
+    "--color",
+    "color_choice",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help=_COLOR_HELP,
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, exists=True),
@@ -182,6 +255,7 @@ def fix(
     layers: int | None,
     num_examples: int | None,
     show_diff: bool,
+    color_choice: str,
     config_path: str | None,
     isolated: bool,
 ) -> None:
@@ -208,9 +282,12 @@ def fix(
         layers=layers,
         num_examples=num_examples if num_examples is not None else settings.num_examples,
     )
-    outcome = fix_files(found_files.files, options, write=not show_diff)
+    from lrlint.reporting.style import Style, use_color
+
+    style = Style(use_color(color_choice, sys.stdout))
+    outcome = fix_files(found_files.files, options, write=not show_diff, style_diff=style.diff)
     for line in outcome.lines:
-        click.echo(line)
+        click.echo(line, color=style.color)
     for message in outcome.errors:
         _error(message)
     if outcome.errors or found_files.missing:

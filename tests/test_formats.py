@@ -1,4 +1,4 @@
-"""The CI formats: SARIF 2.1.0 for code scanning, GitHub Actions annotations."""
+"""The CI formats (SARIF 2.1.0 for code scanning, GitHub Actions annotations) and --statistics."""
 
 from __future__ import annotations
 
@@ -147,3 +147,37 @@ def test_github_when_clean_prints_nothing(tmp_path: Path) -> None:
     path.write_text("print(1)\n")
     result = run("check", "--format", "github", str(path))
     assert (result.exit_code, result.stdout) == (0, "")
+
+
+# ---- statistics ------------------------------------------------------------------------------
+def test_statistics_counts_per_code() -> None:
+    result = run("check", "--statistics", str(FIXTURES))
+    assert result.exit_code == 1
+    *rows, summary = result.stdout.splitlines()
+    parsed = [re.match(r"^\s*(\d+)\s+(LR\d{3})\s+(\S+)", row).groups() for row in rows]
+    listed = run("check", str(FIXTURES)).stdout
+    for count, code, _name in parsed:
+        assert int(count) == len(re.findall(rf": {code} ", listed))
+    counts = [int(count) for count, _, _ in parsed]
+    assert counts == sorted(counts, reverse=True)
+    assert ("uniform-lr" in rows[0]) and "fixable" in rows[0]
+    assert summary == listed.splitlines()[-1]
+
+
+def test_statistics_as_json() -> None:
+    records = json.loads(run("check", "--statistics", "--format", "json", str(FIXTURES)).stdout)
+    assert records[0] == {
+        "code": "LR001",
+        "name": "uniform-lr",
+        "count": records[0]["count"],
+        "fixable": True,
+    }
+    assert sum(r["count"] for r in records) == len(
+        json.loads(run("check", "--format", "json", str(FIXTURES)).stdout)
+    )
+
+
+def test_statistics_with_a_ci_format_is_a_usage_error() -> None:
+    result = run("check", "--statistics", "--format", "sarif", str(PLAIN))
+    assert result.exit_code == 2
+    assert "--statistics" in result.stderr

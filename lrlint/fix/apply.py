@@ -4,7 +4,7 @@ happened to every LR001 site."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +21,19 @@ class FixOutcome:
     refused: int = 0
 
 
-def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutcome:
+def fix_files(
+    paths: Sequence[str],
+    options: FixOptions,
+    write: bool,
+    style_diff: Callable[[str], str] | None = None,
+) -> FixOutcome:
+    """`style_diff` dresses each printed diff (colour on a terminal)."""
     outcome = FixOutcome()
     files_changed = 0
     for name in paths:
         path = Path(name)
         if notebook.is_notebook(name):
-            files_changed += _fix_notebook(name, options, write, outcome)
+            files_changed += _fix_notebook(name, options, write, style_diff, outcome)
             continue
         try:
             raw = path.read_bytes()
@@ -55,7 +61,7 @@ def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutc
                 outcome.errors.append(f"{name}: {exc}")
                 continue
         else:
-            outcome.lines.append(_diff(name, text.text, result.text))
+            outcome.lines.append(_styled(_diff(name, text.text, result.text), style_diff))
         files_changed += 1
         for line in result.fixed:
             verb = "would fix" if not write else "fixed"
@@ -65,7 +71,13 @@ def fix_files(paths: Sequence[str], options: FixOptions, write: bool) -> FixOutc
     return outcome
 
 
-def _fix_notebook(name: str, options: FixOptions, write: bool, outcome: FixOutcome) -> int:
+def _fix_notebook(
+    name: str,
+    options: FixOptions,
+    write: bool,
+    style_diff: Callable[[str], str] | None,
+    outcome: FixOutcome,
+) -> int:
     """Fix one notebook's code cells; 1 when it changed (or would), else 0."""
     path = Path(name)
     try:
@@ -101,12 +113,16 @@ def _fix_notebook(name: str, options: FixOptions, write: bool, outcome: FixOutco
     else:
         for change in result.changes:
             where = f"{name}:cell {change.number}"
-            outcome.lines.append(_diff(where, change.before, change.after))
+            outcome.lines.append(_styled(_diff(where, change.before, change.after), style_diff))
     verb = "would fix" if not write else "fixed"
     for cell, line in result.fixed:
         outcome.lines.append(f"{name}:cell {cell}:{line}: {verb} LR001 ({result.strategy})")
     outcome.fixed += len(result.fixed)
     return 1
+
+
+def _styled(diff: str, style_diff: Callable[[str], str] | None) -> str:
+    return style_diff(diff) if style_diff is not None else diff
 
 
 def _diff(name: str, before: str, after: str) -> str:
