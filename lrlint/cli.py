@@ -248,6 +248,11 @@ def _settings(targets: tuple[str, ...], config_path: str | None, isolated: bool)
     help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
 )
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply excludes to files named on the command line too (for pre-commit).",
+)
 def fix(
     paths: tuple[str, ...],
     strategy: str,
@@ -258,6 +263,7 @@ def fix(
     color_choice: str,
     config_path: str | None,
     isolated: bool,
+    force_exclude: bool,
 ) -> None:
     """Rewrite uniform-rate optimizers (LR001) into plain PyTorch that trains each layer at its
     own speed. Exit 0 when everything was fixed (or nothing needed it), 1 when a finding could
@@ -273,7 +279,7 @@ def fix(
     except config_module.ConfigError as exc:
         _error(str(exc))
         sys.exit(EXIT_ERROR)
-    found_files = discover(targets, settings.exclude, settings.root)
+    found_files = discover(targets, settings.exclude, settings.root, force_exclude)
     for missing in found_files.missing:
         _error(f"{missing}: no such file or directory")
     options = FixOptions(

@@ -65,7 +65,8 @@ def discover(
         if path.is_dir():
             candidates: Iterator[str] = _walk(path, matcher)
         elif path.is_file():
-            candidates = iter(() if force_exclude and matcher.excluded(path) else (raw,))
+            skip = force_exclude and matcher.excluded_with_parents(path)
+            candidates = iter(() if skip else (raw,))
         else:
             found.missing.append(raw)
             continue
@@ -103,3 +104,16 @@ class _Excluder:
         return any(
             fnmatch(path.name, pattern) or fnmatch(relative, pattern) for pattern in self.patterns
         )
+
+    def excluded_with_parents(self, path: Path) -> bool:
+        """For a file named on the command line (pre-commit names `legacy/train.py`): excluded
+        when it or a folder above it, up to the project root, matches."""
+        if self.excluded(path):
+            return True
+        resolved = path.resolve()
+        for parent in resolved.parents:
+            if parent == self.root or self.root not in parent.parents:
+                break
+            if self.excluded(parent):
+                return True
+        return False

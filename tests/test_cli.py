@@ -293,3 +293,16 @@ def test_parallel_and_serial_runs_agree() -> None:
     parallel = _lrlint("check", "--select", "ALL", "--jobs", "2", "fixtures")
     assert serial.stdout == parallel.stdout
     assert serial.returncode == parallel.returncode == 1
+
+
+def test_force_exclude_covers_excluded_folders_for_pre_commit(tmp_path: Path) -> None:
+    """pre-commit names each file (`legacy/train.py`); an excluded folder above it counts."""
+    write(tmp_path / "pyproject.toml", '[tool.lrlint]\nexclude = ["legacy/"]\n')
+    path = write(tmp_path / "legacy" / "train.py", UNIFORM.format(noqa=""))
+    before = path.read_text()
+    assert run("check", "--force-exclude", "legacy/train.py", cwd=tmp_path).exit_code == 0
+    assert run("check", "legacy/train.py", cwd=tmp_path).exit_code == 1
+    result = run("fix", "--force-exclude", "legacy/train.py", cwd=tmp_path)
+    assert (result.exit_code, result.stdout.strip()) == (0, "Nothing to fix.")
+    assert path.read_text() == before
+    assert "fixed LR001" in run("fix", "legacy/train.py", cwd=tmp_path).stdout
