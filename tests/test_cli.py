@@ -211,7 +211,10 @@ def test_default_excludes_and_virtualenvs(tmp_path: Path) -> None:
 
 
 def test_syntax_error_is_reported_and_other_files_still_checked(tmp_path: Path) -> None:
-    write(tmp_path / "a_broken.py", "import torch.optim\ndef train(model optimizer):\n    pass\n")
+    write(  # a training script (the prefilter parses only files that build an optimizer)
+        tmp_path / "a_broken.py",
+        "import torch\ndef train(model optimizer):\n    return torch.optim.AdamW(model.parameters())\n",
+    )
     write(tmp_path / "b_train.py", UNIFORM.format(noqa=""))
     result = run("check", str(tmp_path))
     assert result.exit_code == 1

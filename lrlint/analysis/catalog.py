@@ -127,4 +127,3 @@ MODEL_WRAPPER_CALLS = frozenset(
 FREEZING_CALLS = frozenset(
     {"get_peft_model", "prepare_model_for_kbit_training", "prepare_model_for_int8_training"}
 )
-
