@@ -88,6 +88,12 @@ def cli() -> None:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Check every file again instead of reusing results for unchanged files "
+    "(the cache lives in $LRLINT_CACHE_DIR, else ~/.cache/lrlint).",
+)
 def check(
     paths: tuple[str, ...],
     select: str | None,
@@ -103,6 +109,7 @@ def check(
     isolated: bool,
     force_exclude: bool,
     jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Check training scripts (files or folders; default: the current folder)."""
     from lrlint import config as config_module
@@ -134,7 +141,7 @@ def check(
         enabled=enabled,
         num_examples=num_examples if num_examples is not None else settings.num_examples,
     )
-    results = _check_with_progress(found_files.files, options, jobs)
+    results = _check_with_progress(found_files.files, options, jobs, not no_cache)
     diagnostics = sorted(d for result in results for d in result.diagnostics)
     failed = [result for result in results if result.error is not None]
     for result in failed:
@@ -147,29 +154,24 @@ def check(
 
 
 def _check_with_progress(
-    files: list[str], options: CheckOptions, jobs: int | None
+    files: list[str], options: CheckOptions, jobs: int | None, use_cache: bool
 ) -> list[FileResult]:
-    """check_files, in slices with a progress bar on stderr when it is a terminal and there
-    are many files (a pipe or a CI log gets no bar)."""
+    """check_files, with a progress bar on stderr when it is a terminal and there are many
+    files (a pipe or a CI log gets no bar), and the cache unless --no-cache."""
     from lrlint.engine import check_files
     from lrlint.reporting.style import is_terminal
 
+    cache = None
+    if use_cache:
+        from lrlint.cache import Cache
+
+        cache = Cache(["check", sorted(options.enabled), options.num_examples])
     if len(files) <= PROGRESS_THRESHOLD or not is_terminal(sys.stderr):
-        return check_files(files, options, jobs)
-    # Each slice starts its own worker pool: load the analysis here once, so that the forked
-    # workers inherit it instead of importing LibCST and the rules again for every slice.
-    for code in options.enabled:
-        registry.BY_CODE[code].load()
-    results: list[FileResult] = []
-    step = max(PROGRESS_THRESHOLD // 3, len(files) // 20)  # about 20 updates, few pool starts
+        return check_files(files, options, jobs, cache)
     with click.progressbar(
         length=len(files), label="Checking", file=sys.stderr, show_pos=True, show_eta=True
     ) as bar:
-        for start in range(0, len(files), step):
-            chunk = files[start : start + step]
-            results.extend(check_files(chunk, options, jobs))
-            bar.update(len(chunk))
-    return results
+        return check_files(files, options, jobs, cache, progress=bar.update)
 
 
 def _report(

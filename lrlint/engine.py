@@ -7,16 +7,20 @@ over files that build no optimizer never pays for them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lrlint import source
 from lrlint.diagnostics import Diagnostic
 from lrlint.noqa import filter_suppressed
 from lrlint.prefilter import may_have_findings
 from lrlint.registry import BY_CODE, PARSE_ERROR
+
+if TYPE_CHECKING:
+    from lrlint.cache import Cache
 
 # Below this many files to parse, a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 4
@@ -98,43 +102,45 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
         return FileResult(path, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def check_files(paths: Sequence[str], options: CheckOptions, jobs: int | None) -> list[FileResult]:
-    """Check files, in parallel when there are enough of them to be worth it."""
-    workers = jobs or os.cpu_count() or 1
-    if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
-        return [check_file(path, options) for path in paths]
-    # Reading and prefiltering is cheap; only files that need parsing go to the pool.
+def check_files(
+    paths: Sequence[str],
+    options: CheckOptions,
+    jobs: int | None,
+    cache: Cache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[FileResult]:
+    """Check files: unchanged ones from the cache, the rest in worker processes when there are
+    enough of them (each worker reads, prefilters and checks, so all three run in parallel)."""
+    done = progress or (lambda count: None)
     results: dict[str, FileResult] = {}
-    to_parse: list[str] = []
+    pending: list[str] = []
     for path in paths:
-        quick = _prefiltered(path)
-        if quick is None:
-            to_parse.append(path)
+        cached = cache.lookup(path) if cache is not None else None
+        if cached is None:
+            pending.append(path)
         else:
-            results[path] = quick
-    if len(to_parse) >= _PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=min(workers, len(to_parse))) as pool:
-            chunks = max(1, len(to_parse) // (workers * 4))
-            checked = pool.map(
-                check_file, to_parse, _repeat(options, len(to_parse)), chunksize=chunks
-            )
-            for path, result in zip(to_parse, checked, strict=True):
-                results[path] = result
-    else:
-        for path in to_parse:
+            results[path] = FileResult(path, cached)
+            done(1)
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1 or len(pending) < _PARALLEL_THRESHOLD:
+        for path in pending:
             results[path] = check_file(path, options)
+            done(1)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunks = max(1, len(pending) // (workers * 16))  # small enough to balance the load
+            checked = pool.map(
+                check_file, pending, _repeat(options, len(pending)), chunksize=chunks
+            )
+            for path, result in zip(pending, checked, strict=True):
+                results[path] = result
+                done(1)
+    if cache is not None:
+        for path in pending:
+            if results[path].error is None:  # a file that could not be checked is not kept
+                cache.store(path, results[path].diagnostics)
+        cache.save()
     return [results[path] for path in paths]
-
-
-def _prefiltered(path: str) -> FileResult | None:
-    """A clean result for a readable file the prefilter rules out; None when it must be checked."""
-    if path.endswith(".ipynb"):  # the prefilter reads code, not JSON: the notebook checker runs it
-        return None
-    try:
-        text = source.read(Path(path)).text
-    except source.SourceError:
-        return None  # let check_file report it
-    return None if may_have_findings(text) else FileResult(path)
 
 
 def _repeat(value: CheckOptions, times: int) -> Iterable[CheckOptions]:

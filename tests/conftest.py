@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -8,6 +10,9 @@ import pytest
 
 from lrlint.engine import CheckOptions, check_source
 from lrlint.registry import BY_CODE
+
+# The tests must not read or fill the user's cache (~/.cache/lrlint); subprocesses inherit this.
+os.environ["LRLINT_CACHE_DIR"] = tempfile.mkdtemp(prefix="lrlint-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
