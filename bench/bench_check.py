@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--verify-prefilter", action="store_true")
     args = parser.parse_args()
     roots = args.paths or default_tree()
+    if not roots:
+        sys.exit("no tree: install torch and transformers here, or name the paths to measure")
     files = python_files(roots)
     size = sum(p.stat().st_size for p in files)
     print(f"tree: {', '.join(map(str, roots))}")
@@ -128,7 +130,7 @@ def verify_prefilter(files: list[Path]) -> None:
 
     options = CheckOptions(frozenset(BY_CODE))
     with_filter, without = [], []
-    original = engine.may_have_findings
+    original = engine.worth_parsing
     start = time.perf_counter()
     for path in files:
         try:
@@ -136,13 +138,13 @@ def verify_prefilter(files: list[Path]) -> None:
         except source.SourceError:
             continue
         with_filter += engine.check_source(text, str(path), options)
-        engine.may_have_findings = lambda text: True
+        engine.worth_parsing = lambda text: True
         try:
             without += engine.check_source(text, str(path), options)
         except Exception as exc:  # a crash here is a finding of its own
             print(f"internal error without prefilter: {path}: {exc!r}")
         finally:
-            engine.may_have_findings = original
+            engine.worth_parsing = original
     same = sorted(with_filter) == sorted(without)
     print(
         f"prefilter: {len(with_filter)} findings with it, {len(without)} without "

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from lrlint import source
 from lrlint.diagnostics import Diagnostic
 from lrlint.noqa import filter_suppressed
-from lrlint.prefilter import may_have_findings
+from lrlint.prefilter import worth_parsing
 from lrlint.registry import BY_CODE, PARSE_ERROR
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class FileResult:
 
 def check_source(text: str, path: str, options: CheckOptions) -> list[Diagnostic]:
     """All findings in one file's text, sorted, with noqa applied."""
-    if not may_have_findings(text):
+    if not worth_parsing(text):
         return []
     import libcst  # deferred: see the module docstring
 

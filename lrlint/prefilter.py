@@ -33,6 +33,16 @@ _AT_TRAINER = re.compile(r"Trainer(?:\s*[(,)]|\s+as\s+\w)")
 _ANYWHERE = ("apex", "deepspeed")
 
 
+def worth_parsing(text: str) -> bool:
+    """Whether LibCST must parse this file: the text test, then the exact `ast` stage
+    (`analysis.quick`); a file `ast` cannot parse goes on, to be reported as LR900."""
+    if not may_have_findings(text):
+        return False
+    from lrlint.analysis.quick import builds_optimizer_or_trainer
+
+    return builds_optimizer_or_trainer(text) is not False
+
+
 def may_have_findings(text: str) -> bool:
     return (
         any(word in text for word in _ANYWHERE)

@@ -29,7 +29,7 @@ PASSES = {
     "a trainer subclass": "from transformers import Trainer\nclass T(Trainer):\n    pass\nT(m)\n",
     "an aliased trainer": "from transformers import Trainer as HFTrainer\nHFTrainer(m)\n",
     "lightning": "import lightning as L\nL.Trainer(max_epochs=1).fit(m)\n",
-    "spaces before the paren": "opt = AdamW (model.parameters())\n",
+    "spaces before the paren": "from torch.optim import AdamW\nopt = AdamW (model.parameters())\n",
 }
 REJECTED = {
     "numpy": "import numpy as np\nprint(np.zeros(3))\n",
@@ -66,7 +66,38 @@ def test_findings_are_the_same_without_the_prefilter(monkeypatch: pytest.MonkeyP
     assert len(snippets) > 100
     options = CheckOptions(ALL_CODES, num_examples=None)
     with_filter = [check_source(s, "t.py", options) for s in snippets]
-    monkeypatch.setattr(engine, "may_have_findings", lambda text: True)
+    monkeypatch.setattr(engine, "worth_parsing", lambda text: True)
     without = [check_source(s, "t.py", options) for s in snippets]
     assert with_filter == without
     assert sum(map(len, with_filter)) > 50  # the comparison is not between empty lists
+
+
+QUICK_FALSE = {
+    "only in a docstring": '"""Example:\n\n    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"""\nimport torch\n',
+    "only a class definition": "import torch\nclass AdamW(torch.optim.Optimizer):\n    pass\n",
+    "an isinstance check": "import torch\nok = isinstance(o, torch.optim.Adam)\n",
+    "a user's own Trainer": "class Trainer:\n    pass\nTrainer()\n",
+}
+
+
+@pytest.mark.parametrize("code", PASSES.values(), ids=PASSES.keys())
+def test_quick_stage_sees_every_construction(code: str) -> None:
+    from lrlint.analysis.quick import builds_optimizer_or_trainer
+
+    assert builds_optimizer_or_trainer(code) is True
+
+
+@pytest.mark.parametrize("code", QUICK_FALSE.values(), ids=QUICK_FALSE.keys())
+def test_quick_stage_skips_mentions_that_build_nothing(code: str) -> None:
+    from lrlint.analysis.quick import builds_optimizer_or_trainer
+
+    assert builds_optimizer_or_trainer(code) is False
+
+
+def test_quick_stage_leaves_syntax_errors_to_libcst() -> None:
+    from lrlint.analysis.quick import builds_optimizer_or_trainer
+    from lrlint.prefilter import worth_parsing
+
+    broken = "import torch\ndef f(a b):\n    return torch.optim.SGD(a)\n"
+    assert builds_optimizer_or_trainer(broken) is None
+    assert worth_parsing(broken)

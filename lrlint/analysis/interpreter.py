@@ -25,6 +25,7 @@ from lrlint.analysis.origins import Resolver
 from lrlint.analysis.script import ClassInfo, Scope, Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.values import number
+from lrlint.analysis.walk import walk
 
 
 class _Unknown:
@@ -339,7 +340,7 @@ class _Machine:
     def _forget_assigned(self, node: cst.CSTNode, frame: _Frame) -> None:
         """After code we did not run, names it assigns and lists it may grow are unknown."""
         forgetter = _AssignedNames()
-        node.visit(forgetter)
+        walk(node, forgetter)
         for name in forgetter.names:
             frame.env[name] = UNKNOWN
         if forgetter.touches_freezing:

@@ -18,6 +18,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lrlint.analysis import catalog
 from lrlint.analysis.names import ImportTable, dotted, last_name
+from lrlint.analysis.walk import walk
 
 
 @dataclass
@@ -102,6 +103,9 @@ class Script:
         self.freezes: list[cst.CSTNode] = []
         self.has_evaluation = False
         self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
+        # `for g in opt.param_groups:` loops, for LR007 (collected here: a second walk of the
+        # tree would cost as much as this whole pass)
+        self.param_group_loops: list[cst.For] = []
         self.data_sizes: list[DataSize] = []
         self.argparse_defaults: dict[str, cst.BaseExpression] = {}
         self.state_dict_loads: list[tuple[str, Scope, int]] = []  # (receiver, scope, seq)
@@ -112,7 +116,7 @@ class Script:
         """Raises libcst.ParserSyntaxError when the text is not valid Python."""
         module = cst.parse_module(text)
         script = cls(module, text)
-        module.visit(_Collector(script))
+        walk(module, _Collector(script))
         return script
 
     @cached_property
@@ -247,6 +251,8 @@ class _Collector(cst.CSTVisitor):
     # ---- loops -------------------------------------------------------------------------------
     def visit_For(self, node: cst.For) -> None:
         self.loop_stack[-1].append(node)
+        if isinstance(node.iter, cst.Attribute) and node.iter.attr.value == "param_groups":
+            self.script.param_group_loops.append(node)
         for name in _target_names(node.target):
             self.scope.bind(name, Binding(None, self._next()))
 

@@ -64,9 +64,9 @@ class _Refuse(Exception):
 def fix_source(text: str, options: FixOptions) -> FixResult:
     """Fix every LR001 site of a file's text; the text is returned unchanged when nothing can be
     fixed safely."""
-    from lrlint.prefilter import may_have_findings
+    from lrlint.prefilter import worth_parsing
 
-    if not may_have_findings(text):
+    if not worth_parsing(text):
         return FixResult(text)
     try:
         script = Script.parse(text)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lrlint.analysis.interpreter import OptimizerBuilt
+from lrlint.analysis.walk import walk
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number
 
@@ -40,7 +41,7 @@ class LrFlattened(Rule):
                     )
                     break
         reported: set[int] = set()
-        for node, optimizer_name in _uniform_writes(context.setup.script.module):
+        for node, optimizer_name in _uniform_writes(context.setup.script.param_group_loops):
             optimizers = events.optimizer_names.get(optimizer_name, [])
             rates = set().union(*(_distinct_rates(o) for o in optimizers)) if optimizers else set()
             if len(rates) < 2:
@@ -69,27 +70,18 @@ class LrFlattened(Rule):
             )
 
 
-def _uniform_writes(module: cst.Module) -> list[tuple[cst.Assign, str]]:
+def _uniform_writes(loops: list[cst.For]) -> list[tuple[cst.Assign, str]]:
     """`for g in opt.param_groups: g["lr"] = <expr without g>` wherever it stands, also in loops
     the interpreter cannot run (over a data loader): (the assignment, `opt`)."""
-    finder = _UniformWriteFinder()
-    module.visit(finder)
-    return finder.found
-
-
-class _UniformWriteFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found: list[tuple[cst.Assign, str]] = []
-
-    def visit_For(self, node: cst.For) -> None:
+    found = []
+    for node in loops:
         source = node.iter
         if not (
             isinstance(node.target, cst.Name)
             and isinstance(source, cst.Attribute)
-            and source.attr.value == "param_groups"
             and isinstance(source.value, cst.Name)
         ):
-            return
+            continue
         group = node.target.value
         for statement in node.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):
@@ -101,7 +93,8 @@ class _UniformWriteFinder(cst.CSTVisitor):
                     and _is_lr_of(small.targets[0].target, group)
                     and group not in _names_in(small.value)
                 ):
-                    self.found.append((small, source.value.value))
+                    found.append((small, source.value.value))
+    return found
 
 
 def _is_lr_of(target: cst.BaseExpression, group: str) -> bool:
@@ -118,7 +111,7 @@ def _is_lr_of(target: cst.BaseExpression, group: str) -> bool:
 
 def _names_in(node: cst.CSTNode) -> set[str]:
     collector = _NameCollector()
-    node.visit(collector)
+    walk(node, collector)
     return collector.names
 
 
