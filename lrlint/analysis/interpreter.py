@@ -14,37 +14,45 @@ writes to `param_groups[...]["lr"]`, schedulers, unfreezing, `add_param_group`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 
 from lrlint.analysis import catalog
+from lrlint.analysis.abstract_ops import (
+    BUILTINS,
+    MAX_ITERATIONS,
+    GiveUp,
+    as_list,
+    binary,
+    defaults_of,
+    dict_method,
+    flag,
+    param_attribute,
+    params_of,
+    rates,
+    relative,
+    string_method,
+)
 from lrlint.analysis.names import last_name
 from lrlint.analysis.origins import Resolver
 from lrlint.analysis.script import ClassInfo, Scope, Script
+from lrlint.analysis.setup_events import (
+    UNKNOWN,
+    Events,
+    Group,
+    LrWrite,
+    ModelConfig,
+    Module,
+    OptimizerBuilt,
+    Param,
+    SchedulerBuilt,
+    Unfreeze,
+)
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.values import number
 from lrlint.analysis.walk import walk
-
-
-class _Unknown:
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN: Any = _Unknown()
-
-
-class _GiveUp(Exception):
-    """The budget ran out or a construct cannot be followed: the whole run is inconclusive."""
 
 
 class _Inconclusive(Exception):
@@ -56,83 +64,8 @@ class _Return(Exception):
         self.value = value
 
 
-@dataclass(frozen=True)
-class Module:
-    skeleton: Skeleton
-    paths: tuple[str, ...]  # module paths from the model root; "" is the root
-
-
-@dataclass(frozen=True)
-class Param:
-    skeleton: Skeleton
-    name: str
-
-
-@dataclass(frozen=True)
-class _Config:
-    skeleton: Skeleton
-
-
-@dataclass
-class Group:
-    """One parameter group as the optimizer would hold it."""
-
-    params: frozenset[Param]
-    options: dict[str, Any]  # lr, weight_decay... with the optimizer's defaults filled in
-    node: cst.CSTNode  # where the group is written (the dict, or the optimizer call)
-
-
-@dataclass
-class OptimizerBuilt:
-    node: cst.Call
-    qualname: str
-    groups: list[Group]
-    frozen: frozenset[Param]  # frozen when the optimizer was built
-    explicit_groups: bool  # the user wrote parameter groups (a list of dicts)
-    added: list[Group] = field(default_factory=list)  # add_param_group, later
-
-    def __post_init__(self) -> None:
-        # the rates as built, before any scheduler or param_groups write changes them
-        self.initial_rates = tuple(g.options.get("lr", UNKNOWN) for g in self.groups)
-
-
-@dataclass
-class LrWrite:
-    node: cst.CSTNode  # the assignment
-    optimizer: OptimizerBuilt
-    rates_after: tuple[Any, ...]
-
-
-@dataclass
-class SchedulerBuilt:
-    node: cst.Call
-    name: str
-    optimizer: OptimizerBuilt
-    arguments: dict[str, Any]
-
-
-@dataclass
-class Unfreeze:
-    node: cst.CSTNode
-    params: frozenset[Param]
-    optimizers: tuple[OptimizerBuilt, ...]  # those that existed at that point
-
-
-@dataclass
-class Events:
-    optimizers: list[OptimizerBuilt] = field(default_factory=list)
-    lr_writes: list[LrWrite] = field(default_factory=list)
-    schedulers: list[SchedulerBuilt] = field(default_factory=list)
-    unfreezes: list[Unfreeze] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)  # id() of calls and requires_grad writes run
-    model_names: dict[int, str] = field(default_factory=dict)  # id(skeleton) -> variable name
-    optimizer_names: dict[str, list[OptimizerBuilt]] = field(default_factory=dict)
-    inconclusive: bool = False  # some run gave up: rules that need completeness stay quiet
-
-
 _MAX_STEPS = 200_000
 _MAX_CALL_DEPTH = 6
-_MAX_ITERATIONS = 4096
 _LR_SCHEDULERS_WITH_SCALAR_RATES = {"OneCycleLR": ("max_lr",), "CyclicLR": ("base_lr", "max_lr")}
 # Optimizers whose default weight decay is not 0 (torch's others default to 0; transformers'
 # legacy AdamW to 0.0). Anything else is unknown rather than guessed.
@@ -194,7 +127,7 @@ class _Machine:
             self._block(body, _Frame(scope, env))
         except _Return:
             pass
-        except (_GiveUp, RecursionError):
+        except (GiveUp, RecursionError):
             self.events.inconclusive = True
 
     def run_init(self, info: ClassInfo, env: dict[str, Any]) -> None:
@@ -213,7 +146,7 @@ class _Machine:
     def _tick(self) -> None:
         self.steps += 1
         if self.steps > _MAX_STEPS:
-            raise _GiveUp
+            raise GiveUp
 
     def _block(self, body: Iterable[cst.CSTNode], frame: _Frame) -> None:
         for statement in body:
@@ -286,7 +219,7 @@ class _Machine:
             owner = self._optimizer_of_group(container)
             container[key] = value
             if owner is not None and key == "lr":
-                self.events.lr_writes.append(LrWrite(statement, owner, _rates(owner)))
+                self.events.lr_writes.append(LrWrite(statement, owner, rates(owner)))
         elif (
             isinstance(container, list)
             and isinstance(key, int)
@@ -297,7 +230,7 @@ class _Machine:
     def _augassign(self, node: cst.AugAssign, frame: _Frame) -> None:
         if isinstance(node.target, cst.Subscript):  # g["lr"] *= 0.5
             current = self.eval(node.target, frame)
-            value = _binary(node.operator, current, self.eval(node.value, frame))
+            value = binary(node.operator, current, self.eval(node.value, frame))
             self._subscript_assign(node.target, value, frame, node)
             return
         if not isinstance(node.target, cst.Name):
@@ -310,12 +243,12 @@ class _Machine:
             else:
                 frame.env[node.target.value] = UNKNOWN
             return
-        frame.env[node.target.value] = _binary(node.operator, current, value)
+        frame.env[node.target.value] = binary(node.operator, current, value)
 
     def _for(self, node: cst.For, frame: _Frame) -> None:
         iterable = self.eval(node.iter, frame)
-        items = _as_list(iterable)
-        if items is None or len(items) > _MAX_ITERATIONS:
+        items = as_list(iterable)
+        if items is None or len(items) > MAX_ITERATIONS:
             self._forget_assigned(node, frame)
             return
         for item in items:
@@ -326,7 +259,7 @@ class _Machine:
 
     def _if(self, node: cst.If, frame: _Frame) -> None:
         test = self.eval(node.test, frame)
-        if test is UNKNOWN or isinstance(test, (Module, _Config)):
+        if test is UNKNOWN or isinstance(test, (Module, ModelConfig)):
             # Either branch may run: anything they assign is no longer known.
             self._forget_assigned(node, frame)
             return
@@ -348,7 +281,7 @@ class _Machine:
 
     # ---- requires_grad ------------------------------------------------------------------------
     def _set_requires_grad(self, target: Any, value: Any, node: cst.CSTNode) -> None:
-        params = _params_of(target)
+        params = params_of(target)
         if params is None or value is UNKNOWN:
             self.events.inconclusive = True
             return
@@ -404,13 +337,13 @@ class _Machine:
         attr = node.attr.value
         if isinstance(base, Module):
             return self._module_attribute(base, attr, node, frame)
-        if isinstance(base, _Config):
+        if isinstance(base, ModelConfig):
             blocks = base.skeleton.num_blocks
             if attr in {"num_hidden_layers", "n_layer", "num_layers", "num_hidden_layer"}:
                 return blocks if blocks is not None else UNKNOWN
             return UNKNOWN
         if isinstance(base, Param):
-            return _param_attribute(base, attr, self.frozen)
+            return param_attribute(base, attr, self.frozen)
         if isinstance(base, OptimizerBuilt) and attr == "param_groups":
             return [group.options for group in [*base.groups, *base.added]]
         if base is UNKNOWN:
@@ -422,7 +355,7 @@ class _Machine:
         if attr in {"module", "_orig_mod"}:
             return base
         if attr == "config" and base.paths == ("",):
-            return _Config(base.skeleton)
+            return ModelConfig(base.skeleton)
         if len(base.paths) == 1:
             path = f"{base.paths[0]}.{attr}" if base.paths[0] else attr
             if base.skeleton.is_module(path):
@@ -448,7 +381,7 @@ class _Machine:
             if key is UNKNOWN:
                 return UNKNOWN
         if isinstance(base, Module):
-            blocks = _as_list(base)
+            blocks = as_list(base)
             if blocks is None:
                 return UNKNOWN
             try:
@@ -479,10 +412,10 @@ class _Machine:
         if name in _LR_SCHEDULERS_WITH_SCALAR_RATES and qualname and "lr_scheduler" in qualname:
             return self._build_scheduler(node, name, frame)
         if isinstance(func, cst.Name) and qualname is None:
-            if func.value in _BUILTINS and func.value not in frame.env:
+            if func.value in BUILTINS and func.value not in frame.env:
                 args, kwargs = self._arguments(node, frame)
                 try:
-                    return _BUILTINS[func.value](self, args, kwargs)
+                    return BUILTINS[func.value](self, args, kwargs)
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     return UNKNOWN  # Python would raise here too: nothing we can follow
             if func.value in self.script.classes:
@@ -493,9 +426,9 @@ class _Machine:
                 return self._enter(local, node, frame)
         if qualname in {"itertools.chain", "itertools.chain.from_iterable"}:
             args, _ = self._arguments(node, frame)
-            lists = [_as_list(a) for a in args]
+            lists = [as_list(a) for a in args]
             if qualname.endswith("from_iterable") and len(lists) == 1 and lists[0] is not None:
-                lists = [_as_list(a) for a in lists[0]]
+                lists = [as_list(a) for a in lists[0]]
             return None if any(x is None for x in lists) else [i for x in lists for i in x]
         if name in catalog.MODEL_WRAPPER_CALLS:
             args, _ = self._arguments(node, frame)  # prepare(model, opt, dl) -> the same objects
@@ -520,7 +453,7 @@ class _Machine:
             if arg.keyword is not None:
                 kwargs[arg.keyword.value] = value
             elif arg.star == "*":
-                items = _as_list(value)
+                items = as_list(value)
                 if items is None:
                     args.append(UNKNOWN)
                 else:
@@ -545,16 +478,16 @@ class _Machine:
             return None
         if isinstance(receiver, Param) and method == "requires_grad_":
             args, kwargs = self._arguments(node, frame)
-            self._set_requires_grad(receiver, _flag(args, kwargs), node)
+            self._set_requires_grad(receiver, flag(args, kwargs), node)
             return receiver
         if isinstance(receiver, Param) and method == "dim":
-            return _param_attribute(receiver, "ndim", self.frozen)
+            return param_attribute(receiver, "ndim", self.frozen)
         if isinstance(receiver, list) and method in {"append", "extend", "insert"}:
             args, _ = self._arguments(node, frame)
             if method == "append" and len(args) == 1:
                 receiver.append(args[0])
-            elif method == "extend" and len(args) == 1 and _as_list(args[0]) is not None:
-                receiver.extend(_as_list(args[0]) or [])
+            elif method == "extend" and len(args) == 1 and as_list(args[0]) is not None:
+                receiver.extend(as_list(args[0]) or [])
             elif method == "insert" and len(args) == 2 and isinstance(args[0], int):
                 receiver.insert(args[0], args[1])
             else:
@@ -562,11 +495,11 @@ class _Machine:
             return None
         if isinstance(receiver, str):
             args, _ = self._arguments(node, frame)
-            return _string_method(receiver, method, args)
+            return string_method(receiver, method, args)
         if isinstance(receiver, dict):
             args, _ = self._arguments(node, frame)
             try:
-                return _dict_method(receiver, method, args)
+                return dict_method(receiver, method, args)
             except TypeError:  # an unhashable key
                 return UNKNOWN
         return _NOT_HANDLED
@@ -577,12 +510,12 @@ class _Machine:
             return [Param(skeleton, name) for name in skeleton.params_under(module.paths)]
         if method == "named_parameters":
             return [
-                (_relative(name, module.paths), Param(skeleton, name))
+                (relative(name, module.paths), Param(skeleton, name))
                 for name in skeleton.params_under(module.paths)
             ]
         if method == "requires_grad_":
             args, kwargs = self._arguments(node, frame)
-            self._set_requires_grad(module, _flag(args, kwargs), node)
+            self._set_requires_grad(module, flag(args, kwargs), node)
             return module
         if method in catalog.MODEL_PASSTHROUGH_METHODS or method == "eval":
             self._arguments(node, frame)
@@ -601,7 +534,7 @@ class _Machine:
         if self.call_depth >= _MAX_CALL_DEPTH or not isinstance(function.node, cst.FunctionDef):
             return UNKNOWN
         env: dict[str, Any] = {}
-        defaults = _defaults(function.node)
+        defaults = defaults_of(function.node)
         for index, param in enumerate(function.params):
             if index < len(args):
                 env[param] = args[index]
@@ -628,7 +561,7 @@ class _Machine:
         if "lr" not in defaults and len(args) > 1:
             defaults["lr"] = args[1]
         defaults.setdefault("weight_decay", _default_weight_decay(qualname))
-        items = _as_list(params)
+        items = as_list(params)
         explicit = items is not None and bool(items) and all(isinstance(i, dict) for i in items)
         groups: list[Group] | None
         if explicit:
@@ -654,7 +587,7 @@ class _Machine:
     def _group(self, value: Any, defaults: dict[str, Any], node: cst.CSTNode) -> Group | None:
         if not isinstance(value, dict) or "params" not in value:
             return None
-        params = _params_of(value["params"])
+        params = params_of(value["params"])
         if params is None:
             return None
         options = {**defaults, **{k: v for k, v in value.items() if k != "params"}}
@@ -694,8 +627,8 @@ class _Machine:
                 else:
                     results.append(self.eval(node.elt, inner))
                 return
-            items = _as_list(self.eval(clause.iter, _Frame(frame.scope, env)))
-            if items is None or len(items) > _MAX_ITERATIONS:
+            items = as_list(self.eval(clause.iter, _Frame(frame.scope, env)))
+            if items is None or len(items) > MAX_ITERATIONS:
                 raise _Inconclusive
             for item in items:
                 self._tick()
@@ -798,280 +731,6 @@ class _AssignedNames(cst.CSTVisitor):
             self.touches_freezing = True
 
 
-# ---- value helpers ------------------------------------------------------------------------------
-def _as_list(value: Any) -> list[Any] | None:
-    if isinstance(value, Module):
-        expanded = value.skeleton.expand_stack(value.paths)
-        return [Module(value.skeleton, (p,)) for p in expanded] if expanded is not None else None
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, (range, set, frozenset)):
-        return list(value)
-    if isinstance(value, dict):
-        return list(value)
-    if isinstance(value, str):
-        return list(value)
-    return None
-
-
-def _params_of(value: Any) -> frozenset[Param] | None:
-    if isinstance(value, Param):
-        return frozenset({value})
-    if isinstance(value, Module):
-        return frozenset(
-            Param(value.skeleton, name) for name in value.skeleton.params_under(value.paths)
-        )
-    items = _as_list(value) if not isinstance(value, (str, dict)) else None
-    if items is None:
-        return None
-    found: set[Param] = set()
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Param):
-            item = item[1]  # named parameters
-        if not isinstance(item, Param):
-            return None
-        found.add(item)
-    return frozenset(found)
-
-
-def _param_attribute(param: Param, attr: str, frozen: set[Param]) -> Any:
-    if attr == "requires_grad":
-        return param not in frozen
-    if attr == "ndim":
-        return 1 if param.skeleton.is_1d(param.name) else 2
-    if attr == "shape":
-        return (1,) if param.skeleton.is_1d(param.name) else (1, 1)
-    return UNKNOWN
-
-
-def _relative(name: str, paths: tuple[str, ...]) -> str:
-    for path in paths:
-        if path and name.startswith(path + "."):
-            return name[len(path) + 1 :]
-    return name
-
-
-def _rates(optimizer: OptimizerBuilt) -> tuple[Any, ...]:
-    return tuple(g.options.get("lr", UNKNOWN) for g in [*optimizer.groups, *optimizer.added])
-
-
-def _flag(args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if args:
-        return args[0]
-    return kwargs.get("requires_grad", True)
-
-
-def _defaults(function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
-    found = {}
-    for param in [*function.params.params, *function.params.kwonly_params]:
-        if param.default is not None:
-            found[param.name.value] = param.default
-    return found
-
-
-def _string_method(text: str, method: str, args: list[Any]) -> Any:
-    if any(a is UNKNOWN for a in args):
-        return UNKNOWN
-    try:
-        if method in {"startswith", "endswith"} and args:
-            prefix = tuple(args[0]) if isinstance(args[0], (list, tuple)) else args[0]
-            return getattr(text, method)(prefix)
-        if method in {"split", "rsplit", "replace", "lower", "upper", "strip", "format", "join"}:
-            return getattr(text, method)(*args)
-    except (TypeError, ValueError, KeyError, IndexError):
-        return UNKNOWN
-    return UNKNOWN
-
-
-def _dict_method(value: dict[str, Any], method: str, args: list[Any]) -> Any:
-    if method == "get" and args:
-        return value.get(args[0], args[1] if len(args) > 1 else None)
-    if method == "items":
-        return list(value.items())
-    if method == "keys":
-        return list(value)
-    if method == "values":
-        return list(value.values())
-    if method == "copy":
-        return dict(value)
-    if method == "update" and args and isinstance(args[0], dict):
-        value.update(args[0])
-        return None
-    return UNKNOWN
-
-
-def _binary(operator: Any, left: Any, right: Any) -> Any:
-    if left is UNKNOWN or right is UNKNOWN:
-        return UNKNOWN
-    operations: dict[type, Callable[[Any, Any], Any]] = {
-        cst.Add: lambda a, b: a + b,
-        cst.AddAssign: lambda a, b: a + b,
-        cst.Subtract: lambda a, b: a - b,
-        cst.SubtractAssign: lambda a, b: a - b,
-        cst.Multiply: lambda a, b: a * b,
-        cst.MultiplyAssign: lambda a, b: a * b,
-        cst.Divide: lambda a, b: a / b,
-        cst.DivideAssign: lambda a, b: a / b,
-        cst.FloorDivide: lambda a, b: a // b,
-        cst.Modulo: lambda a, b: a % b,
-        cst.Power: lambda a, b: a**b,
-        cst.PowerAssign: lambda a, b: a**b,
-    }
-    operation = operations.get(type(operator))
-    if operation is None:
-        return UNKNOWN
-    if isinstance(left, (Module, Param, OptimizerBuilt)) or isinstance(
-        right, (Module, Param, OptimizerBuilt)
-    ):
-        return UNKNOWN
-    try:
-        result = operation(left, right)
-    except (TypeError, ZeroDivisionError, OverflowError, ValueError):
-        return UNKNOWN
-    if isinstance(result, (int, float)) and abs(result) > 1e300:
-        return UNKNOWN
-    if isinstance(result, (str, list, tuple)) and len(result) > 100_000:
-        raise _GiveUp
-    return result
-
-
-# ---- builtins -----------------------------------------------------------------------------------
-def _builtin_range(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if not args or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-        return UNKNOWN
-    try:
-        result = range(*args)
-    except (TypeError, ValueError):
-        return UNKNOWN
-    if len(result) > _MAX_ITERATIONS:
-        raise _GiveUp
-    return result
-
-
-def _builtin_len(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _as_list(args[0]) if len(args) == 1 else None
-    return len(items) if items is not None else UNKNOWN
-
-
-def _builtin_enumerate(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _as_list(args[0]) if args else None
-    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
-    if items is None or not isinstance(start, int):
-        return UNKNOWN
-    return [(start + i, item) for i, item in enumerate(items)]
-
-
-def _builtin_zip(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    lists = [_as_list(a) for a in args]
-    if any(x is None for x in lists):
-        return UNKNOWN
-    return [tuple(items) for items in zip(*lists, strict=False)]  # type: ignore[arg-type]
-
-
-def _builtin_list(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if not args:
-        return []
-    items = _as_list(args[0])
-    return items if items is not None else UNKNOWN
-
-
-def _builtin_tuple(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _builtin_list(machine, args, kwargs)
-    return tuple(items) if isinstance(items, list) else UNKNOWN
-
-
-def _builtin_reversed(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _as_list(args[0]) if args else None
-    return list(reversed(items)) if items is not None else UNKNOWN
-
-
-def _builtin_any_all(which: Callable[[Iterable[Any]], bool]) -> Callable[..., Any]:
-    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        items = _as_list(args[0]) if args else None
-        if items is None or any(item is UNKNOWN for item in items):
-            return UNKNOWN
-        return which(items)
-
-    return run
-
-
-def _builtin_filter(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if len(args) != 2 or not callable(args[0]):
-        return UNKNOWN
-    items = _as_list(args[1])
-    if items is None:
-        return UNKNOWN
-    kept = []
-    for item in items:
-        verdict = args[0](item)
-        if verdict is UNKNOWN:
-            return UNKNOWN
-        if verdict:
-            kept.append(item)
-    return kept
-
-
-def _builtin_dict(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if args:
-        return UNKNOWN
-    return dict(kwargs)
-
-
-def _builtin_number(kind: type) -> Callable[..., Any]:
-    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if len(args) != 1 or args[0] is UNKNOWN:
-            return UNKNOWN
-        try:
-            return kind(args[0])
-        except (TypeError, ValueError):
-            return UNKNOWN
-
-    return run
-
-
-def _builtin_set(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _as_list(args[0]) if args else []
-    if items is None:
-        return UNKNOWN
-    try:
-        return set(items)
-    except TypeError:
-        return UNKNOWN
-
-
-def _builtin_min_max(which: Callable[..., Any]) -> Callable[..., Any]:
-    def run(machine: _Machine, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        items = _as_list(args[0]) if len(args) == 1 else args
-        if not items or any(not isinstance(i, (int, float)) for i in items or []):
-            return UNKNOWN
-        return which(items)
-
-    return run
-
-
-_BUILTINS: dict[str, Callable[[_Machine, list[Any], dict[str, Any]], Any]] = {
-    "range": _builtin_range,
-    "len": _builtin_len,
-    "enumerate": _builtin_enumerate,
-    "zip": _builtin_zip,
-    "list": _builtin_list,
-    "tuple": _builtin_tuple,
-    "iter": _builtin_list,
-    "sorted": _builtin_list,
-    "reversed": _builtin_reversed,
-    "any": _builtin_any_all(any),
-    "all": _builtin_any_all(all),
-    "filter": _builtin_filter,
-    "dict": _builtin_dict,
-    "float": _builtin_number(float),
-    "int": _builtin_number(int),
-    "str": _builtin_number(str),
-    "set": _builtin_set,
-    "min": _builtin_min_max(min),
-    "max": _builtin_min_max(max),
-}
-
-
 # ---- expression handlers ------------------------------------------------------------------------
 def _literal_number(machine: _Machine, node: Any, frame: _Frame) -> Any:
     return node.evaluated_value
@@ -1108,7 +767,7 @@ def _sequence(machine: _Machine, node: Any, frame: _Frame) -> Any:
     for element in node.elements:
         value = machine.eval(element.value, frame)
         if isinstance(element, cst.StarredElement):
-            expanded = _as_list(value)
+            expanded = as_list(value)
             if expanded is None:
                 return UNKNOWN
             items.extend(expanded)
@@ -1155,7 +814,7 @@ def _unary(machine: _Machine, node: cst.UnaryOperation, frame: _Frame) -> Any:
 
 
 def _binary_operation(machine: _Machine, node: cst.BinaryOperation, frame: _Frame) -> Any:
-    return _binary(node.operator, machine.eval(node.left, frame), machine.eval(node.right, frame))
+    return binary(node.operator, machine.eval(node.left, frame), machine.eval(node.right, frame))
 
 
 def _boolean(machine: _Machine, node: cst.BooleanOperation, frame: _Frame) -> Any:
@@ -1242,15 +901,4 @@ _EXPRESSIONS: dict[type, Callable[[_Machine, Any, _Frame], Any]] = {
     cst.IfExp: _if_expression,
 }
 
-__all__ = [
-    "UNKNOWN",
-    "Events",
-    "Group",
-    "LrWrite",
-    "Module",
-    "OptimizerBuilt",
-    "Param",
-    "SchedulerBuilt",
-    "Unfreeze",
-    "interpret",
-]
+__all__ = ["interpret"]

@@ -8,9 +8,10 @@ from functools import cached_property
 import libcst as cst
 
 from lrlint.analysis import catalog
-from lrlint.analysis.interpreter import Events, interpret
+from lrlint.analysis.interpreter import interpret
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
+from lrlint.analysis.setup_events import Events
 
 
 class TrainingSetup:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lrlint.analysis.interpreter import UNKNOWN, OptimizerBuilt, Param
+from lrlint.analysis.setup_events import UNKNOWN, OptimizerBuilt, Param
 from lrlint.analysis.skeleton import Skeleton
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from lrlint.analysis.interpreter import OptimizerBuilt
+from lrlint.analysis.setup_events import OptimizerBuilt
 from lrlint.analysis.walk import walk
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number

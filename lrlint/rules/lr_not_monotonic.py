@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrlint.analysis.interpreter import Group
+from lrlint.analysis.setup_events import Group
 from lrlint.depth import Tier
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number, parts, skeleton_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrlint.analysis.interpreter import Param
+from lrlint.analysis.setup_events import Param
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import parts, skeleton_of
 
