@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,27 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
 
 def _error(message: str) -> None:
     click.echo(f"lrlint: error: {message}", err=True)
+
+
+def _configuration_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--config, --isolated and --force-exclude, the same for `check` and `fix`."""
+    options = (
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, exists=True),
+            help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
+        ),
+        click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
+        click.option(
+            "--force-exclude",
+            is_flag=True,
+            help="Apply excludes to files named on the command line too (for pre-commit).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,18 +95,7 @@ def cli() -> None:
     help="How many labelled examples the fine-tuning uses (for LR002).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-@click.option(
-    "--force-exclude",
-    is_flag=True,
-    help="Apply excludes to files named on the command line too (for pre-commit).",
-)
+@_configuration_options
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."
 )
@@ -243,18 +254,7 @@ def _settings(targets: tuple[str, ...], config_path: str | None, isolated: bool)
     show_default=True,
     help=_COLOR_HELP,
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Read [tool.lrlint] from this pyproject.toml instead of the nearest one.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-@click.option(
-    "--force-exclude",
-    is_flag=True,
-    help="Apply excludes to files named on the command line too (for pre-commit).",
-)
+@_configuration_options
 def fix(
     paths: tuple[str, ...],
     strategy: str,
