@@ -365,11 +365,12 @@ def list_rules(output_format: str) -> None:
         ]
         click.echo(json.dumps(records, indent=2))
         return
-    click.echo(f"{'code':<7}{'name':<16}{'default':<9}{'fix':<5}summary")
+    name_width = max(len(r.name) for r in registry.RULES) + 2
+    click.echo(f"{'code':<7}{'name':<{name_width}}{'default':<9}{'fix':<5}summary")
     for r in registry.RULES:
         default = "on" if r.default_enabled else "off"
         fix = "yes" if r.fixable else "no"
-        click.echo(f"{r.code:<7}{r.name:<16}{default:<9}{fix:<5}{r.summary}")
+        click.echo(f"{r.code:<7}{r.name:<{name_width}}{default:<9}{fix:<5}{r.summary}")
 
 
 @cli.command(name="rule")

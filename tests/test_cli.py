@@ -257,8 +257,13 @@ def test_folder_without_python(tmp_path: Path) -> None:
 def test_rules_lists_every_rule() -> None:
     result = run("rules")
     assert result.exit_code == 0
-    for code, default in (("LR001", "on"), ("LR002", "on"), ("LR009", "off"), ("LR900", "on")):
-        assert re.search(rf"^{code}\s+\S+\s+{default}\s", result.stdout, re.MULTILINE)
+    from lrlint.registry import RULES
+
+    for rule in RULES:
+        default = "on" if rule.default_enabled else "off"
+        fix = "yes" if rule.fixable else "no"
+        line = rf"^{rule.code}\s+{rule.name}\s+{default}\s+{fix}\s+"
+        assert re.search(line, result.stdout, re.MULTILINE), rule.code
 
 
 def test_rule_prints_its_page() -> None:
