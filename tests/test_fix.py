@@ -41,6 +41,7 @@ REFUSED = {
     ("gradual", None, "trainer_script.py"),
     ("gradual", None, "lightning_module.py"),
     ("discriminative", 0.9, "accelerate_script.py"),
+    ("discriminative", 0.9, "trainer_script.py"),  # Trainer's no-decay split cannot be kept
 }
 UNKNOWN_MODEL = """\
 import torch
@@ -223,3 +224,67 @@ def test_freeze_also_settles_lr002() -> None:
     assert {d.code for d in check_source(original, "t.py", CheckOptions(frozenset({"LR002"})))} == {
         "LR002"
     }
+
+
+BERT_HEAD = (
+    "import torch\nfrom transformers import BertForSequenceClassification\n"
+    'model = BertForSequenceClassification.from_pretrained("bert-base-uncased")\n'
+)
+
+
+def test_a_positional_lr_stays_so_later_arguments_keep_their_places() -> None:
+    code = (
+        BERT_HEAD + "opt = torch.optim.AdamW(model.parameters(), 2e-5, (0.9, 0.999), 1e-8, 0.01)\n"
+    )
+    fixed = fix_source(code, FixOptions()).text
+    assert "], 2e-5, (0.9, 0.999), 1e-8, 0.01)" in fixed
+
+
+def test_an_lr_with_a_comment_keeps_its_comment() -> None:
+    code = BERT_HEAD + (
+        "opt = torch.optim.AdamW(\n"
+        "    model.parameters(),  # every parameter\n"
+        "    lr=2e-5,  # from the BERT paper\n"
+        "    weight_decay=0.01,\n"
+        ")\n"
+    )
+    fixed = fix_source(code, FixOptions()).text
+    assert "# from the BERT paper" in fixed
+    lines = fixed.splitlines()
+    opening = next(i for i, line in enumerate(lines) if line.startswith("opt = "))
+    assert lines[opening + 1] == "    ["  # the list stands where the argument stood
+    assert lines[opening + 3].startswith("        {")  # its groups one level deeper
+    assert any(line.startswith("    ],") for line in lines)
+
+
+def test_tied_lm_head_is_refused_not_grouped_twice() -> None:
+    code = (
+        "import torch\nfrom transformers import AutoModelForMaskedLM\n"
+        'model = AutoModelForMaskedLM.from_pretrained("bert-base-uncased")\n'
+        "opt = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+    )
+    result = fix_source(code, FixOptions())
+    assert result.text == code
+    assert "tied" in result.refused[0].reason
+
+
+def test_data_parallel_groups_name_the_wrapped_module() -> None:
+    code = BERT_HEAD + (
+        "model = torch.nn.DataParallel(model)\n"
+        "opt = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+    )
+    fixed = fix_source(code, FixOptions()).text
+    assert "model.module.bert.embeddings.parameters()" in fixed
+    assert "model.bert" not in fixed.replace("model.module.bert", "")
+
+
+def test_gradual_without_an_epoch_loop_is_refused() -> None:
+    code = BERT_HEAD + (
+        "opt = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+        "step = 0\n"
+        "while step < 100:\n"
+        "    step += 1\n"
+    )
+    result = fix_source(code, FixOptions("gradual"))
+    assert result.text == code
+    assert "epoch" in result.refused[0].reason

@@ -310,4 +310,7 @@ def test_trainer(
     groups = _groups(trainer.model, optimizer)
     assert len(groups) == len(list(trainer.model.parameters()))
     _check_depth_order(trainer.model, groups, 3e-5)
-    assert optimizer.defaults["weight_decay"] == 0.01
+    # as Trainer's own default: weights decayed, biases and norm weights not
+    for name, group in groups.items():
+        dims = dict(trainer.model.named_parameters())[name].ndim
+        assert group["weight_decay"] == (0.01 if dims >= 2 else 0.0), name

@@ -47,6 +47,8 @@ _NN_PARAMS = {
 _NN_WITHOUT_PARAMS = frozenset(
     {"Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "SiLU"}
 )
+# Classes whose output head is usually tied to the input embeddings (tie_word_embeddings)
+_LM_HEAD = re.compile(r"MaskedLM|CausalLM|LMHead|ForPreTraining|ConditionalGeneration")
 # Blocks a hub id suggests when the config is not at hand.
 _SIZE_HINTS = (("xxl", 24), ("xl", 48), ("large", 24), ("base", 12), ("medium", 24), ("small", 6))
 
@@ -89,6 +91,23 @@ class Skeleton:
     @property
     def shared_blocks(self) -> bool:
         return any(m.layout is not None and m.layout.shared_blocks for m in self.mounts)
+
+    def tied_paths(self) -> list[str]:
+        """Modules that may hold the input embeddings under another name: an LM head tied to
+        the word embeddings. `named_parameters()` lists the tied weight once, but a group over
+        that module's `.parameters()` would hold it a second time."""
+        found = []
+        for mount in self.mounts:
+            if mount.layout is None:
+                continue
+            outer = f"{mount.path}." if mount.path else ""
+            layout = mount.layout
+            found += [
+                outer + path for path, depth in layout.pinned if depth.tier == Tier.EMBEDDINGS
+            ]
+            if layout.class_name and _LM_HEAD.search(layout.class_name):
+                found += [outer + head for head in layout.heads]
+        return found
 
     def is_module(self, path: str) -> bool:
         return path in self._prefixes or path in self.stack_sizes

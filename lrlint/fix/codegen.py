@@ -220,9 +220,7 @@ def freeze_statements(parts: ModelParts, model: str, layers: int | None, names: 
     return lines
 
 
-def gradual_statements(
-    tiered: Tiered, names: Names, epoch_call_hint: str | None
-) -> tuple[list[str], str]:
+def gradual_statements(tiered: Tiered, names: Names) -> tuple[list[str], str]:
     """A function that unfreezes top-down by epoch (heads and final parts, then the upper
     blocks, then everything), and the call that freezes the lower tiers before training."""
     stages = names.fresh("unfreeze_stages")
@@ -241,16 +239,10 @@ def gradual_statements(
         f"    [{', '.join(upper)}],",
         f"    [{', '.join(rest)}],",
         "]",
-        "",
-        "",
         f"def {function}(epoch, epochs_per_stage=2):",
         f"    for stage, modules in enumerate({stages}):",
         "        for module in modules:",
         "            module.requires_grad_(epoch >= stage * epochs_per_stage)",
-        "",
-        "",
+        f"{function}(0)",
     ]
-    if epoch_call_hint is not None:
-        lines.append(f"# {epoch_call_hint}")
-    lines.append(f"{function}(0)")
     return lines, function

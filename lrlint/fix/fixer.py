@@ -16,7 +16,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from lrlint.analysis.names import keyword_arg, positional_arg
+from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
@@ -143,7 +143,7 @@ def _fix_site(
 ) -> str:
     if uniform.model is None:
         raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
-    model_text = script.code(uniform.model).strip()
+    model_text = _unwrapped(script, uniform, script.code(uniform.model).strip())
     skeleton = _skeleton(script, setup, uniform)
     try:
         parts = model_parts(skeleton)
@@ -153,7 +153,6 @@ def _fix_site(
         raise _Refuse(f"no block list found in {model_text}: nothing to order by depth")
     names = codegen.Names(_bound_names(script))
     style = codegen.Style(quote=_quote_style(text))
-    indent = ""  # LibCST indents what we write to the block it goes into
     rate = _rate(script, uniform)
     edits = Edits()
     call = uniform.site.node
@@ -165,11 +164,36 @@ def _fix_site(
     elif uniform.kind == "trainer":
         _trainer_edits(edits, script, uniform, plan, strategy)
     else:
-        _optimizer_edits(edits, script, uniform, plan, indent)
+        _optimizer_edits(edits, script, uniform, plan)
         if strategy == "gradual":
             _gradual_edits(edits, script, uniform, plan)
     new_module = apply(script.module, edits)
     return new_module.code
+
+
+_UNWRAP_WITH_MODULE = frozenset({"DataParallel", "DistributedDataParallel", "DDP"})
+_WRAPPERS = frozenset(
+    {"FullyShardedDataParallel", "FSDP", "prepare", "initialize", "setup", "wrap"}
+)
+
+
+def _unwrapped(script: Script, uniform: UniformSite, model: str) -> str:
+    """The expression of the plain model: `model.module` when `model` is a DataParallel or
+    DDP wrapper; a refusal for wrappers whose inside we cannot name."""
+    if not isinstance(uniform.model, cst.Name):
+        return model
+    scope, seq = uniform.site.scope, uniform.site.seq
+    bindings = [b for b in scope.bindings.get(uniform.model.value, ()) if b.seq < seq]
+    value = bindings[-1].value if bindings else None
+    name = last_name(value.func) if isinstance(value, cst.Call) else None
+    if name in _UNWRAP_WITH_MODULE:
+        return f"{model}.module"
+    if name in _WRAPPERS:
+        raise _Refuse(
+            f"{model} is wrapped by {name}(...) here: build the optimizer on the plain model, "
+            "before wrapping it"
+        )
+    return model
 
 
 def _skeleton(script: Script, setup: TrainingSetup, uniform: UniformSite) -> Skeleton:
@@ -231,12 +255,11 @@ class _Plan:
         return self.tiered.prelude, codegen.group_list(self.tiered, self.style, indent)
 
 
-def _optimizer_edits(
-    edits: Edits, script: Script, uniform: UniformSite, plan: _Plan, indent: str
-) -> None:
+def _optimizer_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Plan) -> None:
     call = uniform.site.node
     params = keyword_arg(call, "params") or positional_arg(call, 0)
     assert params is not None
+    indent = _argument_indent(script, call, params)
     split = _split(script, uniform, params)
     if split is None:
         prelude, groups = plan.groups(indent)
@@ -268,18 +291,18 @@ def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Pl
             "BackboneFinetuning callback); use --strategy discriminative or freeze"
         )
     loop = _epoch_loop(script, site.scope, site.seq)
-    hint = (
-        None
-        if loop is not None
-        else ("Call unfreeze_for_epoch(epoch) at the start of every epoch of your training loop.")
-    )
+    if loop is None:
+        raise _Refuse(
+            "no `for epoch in ...` loop after the optimizer in the same function: nothing "
+            "would call the unfreezing, and the lower layers would stay frozen; use "
+            "--strategy discriminative or freeze"
+        )
     # the stages name the same modules as the groups; decay groups did not define the halves
     prelude = plan.tiered.prelude if plan.decay is not None else []
-    statements, function = codegen.gradual_statements(plan.tiered, plan.names, hint)
+    statements, function = codegen.gradual_statements(plan.tiered, plan.names)
     edits.before[site.node] = [*edits.before.get(site.node, []), *prelude, *statements]
-    if loop is not None:
-        assert isinstance(loop.target, cst.Name)
-        edits.loop_top[loop] = f"{function}({loop.target.value})"
+    assert isinstance(loop.target, cst.Name)
+    edits.loop_top[loop] = f"{function}({loop.target.value})"
 
 
 def _trainer_edits(
@@ -291,8 +314,12 @@ def _trainer_edits(
             "gradual unfreezing with Trainer needs a TrainerCallback; use --strategy "
             "discriminative or freeze"
         )
+    if plan.decay is not None:
+        raise _Refuse(
+            "--decay cannot keep the Trainer's no-decay split for biases and norms: use the "
+            "default tiers"
+        )
     optimizer_class = _adamw(script, edits)
-    prelude, groups = plan.groups("")
     optimizer = plan.names.fresh("optimizer")
     args = keyword_arg(call, "args") or positional_arg(call, 1)
     if isinstance(args, cst.Name):
@@ -300,11 +327,23 @@ def _trainer_edits(
     else:
         given = keyword_arg(args, "weight_decay") if isinstance(args, cst.Call) else None
         weight_decay = script.code(given).strip() if given is not None else "0.0"
+    # Trainer decays only the weights with two or more dimensions (not biases and norms):
+    # keep that split inside every tier
+    key = plan.style.key
+    module = codegen.MODULE_PLACEHOLDER
+    split = [
+        (
+            f"[p for p in {module}.parameters() if p.ndim >= 2]",
+            f"{key('weight_decay')}: {weight_decay}, ",
+        ),
+        (f"[p for p in {module}.parameters() if p.ndim < 2]", f"{key('weight_decay')}: 0.0, "),
+    ]
+    groups = codegen.group_list(plan.tiered, plan.style, "", split)
     edits.before[call] = [
         "# The Trainer's default optimizer gives every layer one rate: build one whose rate",
         "# rises with depth, and let the Trainer still make its scheduler.",
-        *prelude,
-        f"{optimizer} = {optimizer_class}({groups}, weight_decay={weight_decay})",
+        *plan.tiered.prelude,
+        f"{optimizer} = {optimizer_class}({groups})",
     ]
     edits.keywords[call] = {"optimizers": f"({optimizer}, None)"}
 
@@ -365,6 +404,18 @@ def _split(
             raise _Refuse("the groups filter something other than named_parameters()")
         templates.append((script.code(template).strip(), "".join(others)))
     return binding_value, templates
+
+
+def _argument_indent(script: Script, call: cst.Call, argument: cst.BaseExpression) -> str:
+    """Written one argument per line (Black's style), the group list is indented like the
+    argument it replaces; on the line of the call (the seed's style), not at all."""
+    call_line = script.position(call)[0]
+    line, column = script.position(argument)
+    if line == call_line:
+        return ""
+    text = script.text.splitlines()[call_line - 1]
+    statement_indent = len(text) - len(text.lstrip())
+    return " " * max(0, column - 1 - statement_indent)
 
 
 def _iterates_named_parameters(comprehension: cst.ListComp | cst.GeneratorExp) -> bool:

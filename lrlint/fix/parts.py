@@ -56,6 +56,13 @@ def model_parts(skeleton: Skeleton) -> ModelParts:
         else:
             _add(parts.heads, module)
     _check_disjoint(parts)
+    for tied in skeleton.tied_paths():
+        for head in parts.heads:
+            if tied == head or tied.startswith(f"{head}."):
+                raise PartsError(
+                    f"{head} holds the input embeddings too (tied weights): a group for it "
+                    "would hold them twice, and torch refuses that"
+                )
     return parts
 
 

@@ -108,11 +108,12 @@ class _Editor(cst.CSTTransformer):
                     is_positional and positional == 1
                 ):
                     args.append(arg.with_changes(value=value))
-                elif drop_lr and (
-                    (arg.keyword is not None and arg.keyword.value == "lr")
-                    or (is_positional and positional == 2)
-                ):
-                    continue
+                elif drop_lr and arg.keyword is not None and arg.keyword.value == "lr":
+                    # every group now sets its own lr. A positional lr stays (dropping it
+                    # would shift betas into its place), and so does an lr with a comment.
+                    if not _has_comment(arg.comma):
+                        continue
+                    args.append(arg)
                 else:
                     args.append(arg)
             node = node.with_changes(args=_fix_trailing_comma(args))
@@ -177,6 +178,17 @@ def _fix_trailing_comma(args: list[cst.Arg]) -> list[cst.Arg]:
         if isinstance(last.comma, cst.Comma) and not _has_newline(last.comma):
             args[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return args
+
+
+def _has_comment(comma: cst.Comma | cst.MaybeSentinel) -> bool:
+    if not isinstance(comma, cst.Comma):
+        return False
+    after = comma.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        return after.first_line.comment is not None or any(
+            line.comment is not None for line in after.empty_lines
+        )
+    return False
 
 
 def _has_newline(comma: cst.Comma) -> bool:
