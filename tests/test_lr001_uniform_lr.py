@@ -212,6 +212,32 @@ FIRES = {
 
         trainer = MyTrainer(model=AutoModel.from_pretrained("bert-base-uncased"))
     """,
+    "multiprocessing.freeze_support() freezes nothing": """
+        import multiprocessing
+        import torch
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained("bert-base-uncased")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)  # lrlint-expect: LR001
+        if __name__ == "__main__":
+            multiprocessing.freeze_support()
+    """,
+    "a frozen distillation teacher does not freeze the student": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        teacher = AutoModelForSequenceClassification.from_pretrained("bert-large-uncased")
+        for p in teacher.parameters():
+            p.requires_grad = False
+        student = AutoModelForSequenceClassification.from_pretrained("distilbert-base-uncased")
+        optimizer = torch.optim.AdamW(student.parameters(), lr=2e-5)  # lrlint-expect: LR001
+    """,
+    "freezing only the new head leaves the backbone at one rate": """
+        import torch
+        from transformers import BertForSequenceClassification
+        model = BertForSequenceClassification.from_pretrained("bert-base-uncased")
+        for p in model.classifier.parameters():
+            p.requires_grad = False
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)  # lrlint-expect: LR001
+    """,
 }
 
 QUIET = {
@@ -334,6 +360,14 @@ QUIET = {
         model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.load_state_dict(torch.load("best.pt"))
+    """,
+    "a freeze through a helper from another module": """
+        import torch
+        from transformers import AutoModel
+        from mytools import freeze_lower_layers
+        model = AutoModel.from_pretrained("bert-base-uncased")
+        freeze_lower_layers(model, 8)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     """,
     "TRL's SFTTrainer with a PEFT config": """
         from peft import LoraConfig

@@ -54,6 +54,14 @@ SIZED_BY_SCRIPT = {
         model = AutoModel.from_pretrained("bert-base-uncased")  # lrlint-expect: LR002
         optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     """,
+    "a slice bounded by a constant": """
+        import torch
+        from transformers import AutoModel
+        N_TRAIN = 50
+        train_texts = load_texts()[:N_TRAIN]
+        model = AutoModel.from_pretrained("bert-base-uncased")  # lrlint-expect: LR002
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """,
     "literal list of examples": """
         import torch
         from transformers import AutoModel
@@ -104,6 +112,17 @@ QUIET = {
         label_names = ["negative", "positive"]
         model = AutoModel.from_pretrained("bert-base-uncased")
         ids = batch["input_ids"][:, :128]
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """,
+    "held-out and display subsets are not the training size": """
+        import torch
+        from datasets import load_dataset
+        from transformers import AutoModel
+        train = load_dataset("imdb", split="train")
+        test_ds = load_dataset("imdb", split="test[:50]")
+        eval_ds = train.select(range(64))
+        print_samples = train[:5]
+        model = AutoModel.from_pretrained("bert-base-uncased")
         optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     """,
 }

@@ -127,3 +127,10 @@ MODEL_WRAPPER_CALLS = frozenset(
 FREEZING_CALLS = frozenset(
     {"get_peft_model", "prepare_model_for_kbit_training", "prepare_model_for_int8_training"}
 )
+# Calls whose name contains "freeze" without freezing any weights.
+NOT_FREEZING_CALLS = frozenset({"freeze_support"})
+
+
+def is_freezing_call(name: str) -> bool:
+    """PEFT's wrappers, and anything named for freezing (`model.freeze()`, `freeze_lower(m)`)."""
+    return name in FREEZING_CALLS or ("freeze" in name.lower() and name not in NOT_FREEZING_CALLS)

@@ -103,6 +103,7 @@ def interpret(script: Script, resolver: Resolver) -> Events:
             if scope.owner is not None:
                 machine.run_init(scope.owner, env)
             machine.run_scope(scope, scope.node.body.body, env)
+    events.frozen_at_end = frozenset(machine.frozen)
     return events
 
 
@@ -435,6 +436,8 @@ class _Machine:
             if args:
                 return tuple(args) if len(args) > 1 else args[0]
             return UNKNOWN
+        if name is not None and catalog.is_freezing_call(name):
+            self.events.opaque_freeze = True  # freezes something we cannot see (PEFT, a helper)
         # Unknown calls still run their arguments (a freeze helper's argument may be a call).
         self._arguments(node, frame)
         return self._model_or_unknown(node, frame)

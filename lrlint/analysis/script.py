@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -72,7 +73,7 @@ _DATA_NAME = re.compile(
     r"train|example|sample|text|sentence|data|corpus|review|doc|pair|rows|subset|few|shot|^ds$|^df$",
     re.IGNORECASE,
 )
-_SPLIT_SLICE = re.compile(r"^\w+\[\s*:?\s*(\d+)\s*\]$")
+_SPLIT_SLICE = re.compile(r"^train\w*\[\s*:?\s*(\d+)\s*\]$")  # only the training split
 _EVAL_CALL = re.compile(r"eval|valid", re.IGNORECASE)
 _EVAL_KWARGS = frozenset(
     {
@@ -168,18 +169,46 @@ def _literal(node: cst.BaseExpression) -> bool:
     return False
 
 
-def _slice_size(node: cst.BaseExpression) -> int | None:
+def _slice_size(node: cst.BaseExpression, constant: Any = None) -> int | None:
     """`rows[:80]` -> 80, `rows[10:90]` -> 80; anything else None."""
     if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
         return None
     index = node.slice[0].slice
     if not isinstance(index, cst.Slice) or index.step is not None:
         return None
-    upper = _int_literal(index.upper)
-    lower = 0 if index.lower is None else _int_literal(index.lower)
+    value = constant or _int_literal
+    upper = value(index.upper)
+    lower = 0 if index.lower is None else value(index.lower)
     if upper is None or lower is None or upper <= lower:
         return None
     return upper - lower
+
+
+_HELD_OUT = re.compile(
+    r"(^|_)(test|tests|eval|evaluation|val|valid|validation|dev|holdout|print|show|debug|"
+    r"preview|demo|example_?batch)(_|$)",
+    re.IGNORECASE,
+)
+
+
+def _held_out(name: str) -> bool:
+    return "train" not in name.lower() and _HELD_OUT.search(name) is not None
+
+
+def _selected(value: cst.BaseExpression) -> int | None:
+    """`ds.shuffle(seed=0).select(range(64))` -> 64 (Hugging Face datasets)."""
+    node = value
+    while isinstance(node, cst.Call):
+        if last_name(node.func) == "select" and len(node.args) == 1:
+            inner = node.args[0].value
+            if (
+                isinstance(inner, cst.Call)
+                and last_name(inner.func) == "range"
+                and len(inner.args) == 1
+            ):
+                return _int_literal(inner.args[0].value)
+        node = node.func.value if isinstance(node.func, cst.Attribute) else None  # type: ignore[assignment]
+    return None
 
 
 class _Collector(cst.CSTVisitor):
@@ -295,9 +324,12 @@ class _Collector(cst.CSTVisitor):
                 owner.self_attrs.setdefault(target.attr.value, []).append((value, self.scope, seq))
 
     def _note_data_size(self, name: str, value: cst.BaseExpression) -> None:
-        if not _DATA_NAME.search(name):
+        """A size the script makes plain for its training data: `train_rows = rows[:80]`,
+        a literal list of examples, `df.head(40)`, `ds.select(range(64))`. Held-out, test
+        and display subsets (`eval_ds`, `test_texts`, `print_samples`) say nothing about it."""
+        if not _DATA_NAME.search(name) or _held_out(name):
             return
-        size = _slice_size(value)
+        size = _slice_size(value, self._constant)
         if (
             size is None
             and isinstance(value, cst.List)
@@ -312,8 +344,17 @@ class _Collector(cst.CSTVisitor):
             and len(value.args) == 1
         ):
             size = _int_literal(value.args[0].value)
+        if size is None:
+            size = _selected(value)
         if size is not None:
             self.script.data_sizes.append(DataSize(size, value))
+
+    def _constant(self, node: cst.BaseExpression | None) -> int | None:
+        """An integer literal, or a module-level constant bound to one (`N_TRAIN = 50`)."""
+        if isinstance(node, cst.Name):
+            bindings = self.script.module_scope.bindings.get(node.value, ())
+            node = bindings[-1].value if bindings else None
+        return _int_literal(node)
 
     # ---- calls -------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
@@ -351,7 +392,7 @@ class _Collector(cst.CSTVisitor):
                 for arg in node.args
                 if arg.keyword is None or arg.keyword.value == "requires_grad"
             )
-        return name in catalog.FREEZING_CALLS or "freeze" in name.lower()
+        return catalog.is_freezing_call(name)
 
     @staticmethod
     def _evaluates(name: str, node: cst.Call) -> bool:
@@ -390,16 +431,6 @@ class _Collector(cst.CSTVisitor):
         self.script.argparse_defaults[dest] = keywords["default"]
 
     def _note_call_data_size(self, name: str, node: cst.Call) -> None:
-        if name == "select" and len(node.args) == 1:
-            inner = node.args[0].value
-            if (
-                isinstance(inner, cst.Call)
-                and last_name(inner.func) == "range"
-                and len(inner.args) == 1
-            ):
-                size = _int_literal(inner.args[0].value)
-                if size is not None:
-                    self.script.data_sizes.append(DataSize(size, node))
         for arg in node.args:
             if (
                 arg.keyword is not None

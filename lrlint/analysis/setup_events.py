@@ -101,5 +101,7 @@ class Events:
     unfreezes: list[Unfreeze] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)  # id() of calls and requires_grad writes run
     model_names: dict[int, str] = field(default_factory=dict)  # id(skeleton) -> variable name
+    opaque_freeze: bool = False  # a freezing call we could not follow ran (PEFT, a helper)
+    frozen_at_end: frozenset[Param] = frozenset()
     optimizer_names: dict[str, list[OptimizerBuilt]] = field(default_factory=dict)
     inconclusive: bool = False  # some run gave up: rules that need completeness stay quiet

@@ -12,6 +12,7 @@ from lrlint.analysis.interpreter import interpret
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
 from lrlint.analysis.setup_events import Events
+from lrlint.depth import Tier
 
 
 class TrainingSetup:
@@ -47,9 +48,24 @@ class TrainingSetup:
     def hf_trainer_calls(self) -> list[CallSite]:
         return [site for site in self.script.calls if self._is_hf_trainer_class(site)]
 
-    @cached_property
-    def frozen(self) -> bool:
-        return bool(self.script.freezes)
+    def freezes_model(self, site: cst.Call | None = None) -> bool:
+        """Whether lower layers of the model trained at `site` (an optimizer or Trainer call;
+        None: any model of the file) are frozen, as far as the script shows. A freeze we
+        cannot follow (PEFT, a helper from another module, a branch) counts as one: LR001 and
+        LR002 stay quiet rather than guess. Freezing another model (a distillation teacher),
+        or only a new head, does not count."""
+        if not self.script.freezes:
+            return False
+        events = self.events
+        if not self.freezing_fully_seen or events.opaque_freeze:
+            return True
+        frozen = events.frozen_at_end
+        for optimizer in events.optimizers:
+            if site is not None and optimizer.node is site:
+                models = {id(p.skeleton) for g in optimizer.groups for p in g.params}
+                frozen = frozenset(p for p in optimizer.frozen if id(p.skeleton) in models)
+                break
+        return any(p.skeleton.depth(p.name).tier != Tier.HEAD for p in frozen)
 
     @cached_property
     def trains(self) -> bool:

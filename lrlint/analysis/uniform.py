@@ -25,11 +25,10 @@ class UniformSite:
 
 
 def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
-    if setup.frozen:  # any freeze (or PEFT) means the rates are not uniform over the model
-        return []
     found = [_optimizer(setup, site) for site in setup.optimizer_calls]
     found += [_trainer(setup, site) for site in setup.hf_trainer_calls]
-    return [uniform for uniform in found if uniform is not None]
+    # frozen lower layers (or PEFT) mean the rates are not uniform over the model
+    return [u for u in found if u is not None and not setup.freezes_model(u.site.node)]
 
 
 def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:

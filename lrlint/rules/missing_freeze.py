@@ -14,7 +14,7 @@ class MissingFreeze(Rule):
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         setup = context.setup
-        if setup.frozen or not setup.trains:
+        if not setup.trains or setup.freezes_model():
             return
         script = setup.script
         if context.num_examples is not None:
