@@ -91,9 +91,12 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
     try:
         text = source.read(Path(path)).text
     except source.SourceError as exc:
-        if PARSE_ERROR in options.enabled and "decode" in str(exc):
+        if exc.unreadable:
+            return FileResult(path, error=str(exc))
+        # bytes that are not text in the declared encoding: a finding, not a crash
+        if PARSE_ERROR in options.enabled:
             return FileResult(path, [Diagnostic(path, 1, 1, PARSE_ERROR, str(exc))])
-        return FileResult(path, error=str(exc))
+        return FileResult(path)
     try:
         return FileResult(path, check_source(text, path, options))
     except RecursionError:

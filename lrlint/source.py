@@ -12,6 +12,10 @@ from pathlib import Path
 class SourceError(Exception):
     """The file cannot be turned into text; the message is one line for the user."""
 
+    def __init__(self, message: str, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.unreadable = unreadable  # True: the bytes could not be read; False: not decoded
+
 
 @dataclass(frozen=True)
 class SourceText:
@@ -43,7 +47,7 @@ def read(path: Path) -> SourceText:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+        raise SourceError(f"cannot read: {exc.strerror or exc}", unreadable=True) from None
     return decode(raw)
 
 

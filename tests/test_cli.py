@@ -230,6 +230,17 @@ def test_non_utf8_bytes_give_a_diagnostic(tmp_path: Path) -> None:
     assert "LR900" in result.stdout and "utf-8" in result.stdout
 
 
+def test_a_bad_encoding_declaration_is_lr900_in_every_format(tmp_path: Path) -> None:
+    path = tmp_path / "latin.py"
+    path.write_bytes(
+        b"# caf\xe9\nimport torch\nopt = torch.optim.AdamW(model.parameters(), lr=1e-3)\n"
+    )
+    result = run("check", str(path))
+    assert result.exit_code == 1 and "LR900" in result.stdout
+    (record,) = json.loads(run("check", "--format", "json", str(path)).stdout)
+    assert record["code"] == "LR900"
+
+
 def test_encoding_cookie_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "latin.py"
     path.write_bytes(b"# -*- coding: latin-1 -*-\nimport torch.optim\n# caf\xe9\n")

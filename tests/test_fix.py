@@ -166,7 +166,8 @@ def test_file_that_does_not_parse_is_untouched(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "syntax_error.py", path)
     before = path.read_bytes()
     result = run("fix", str(path))
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # as for a notebook that does not parse: an error, said once
+    assert "does not parse" in result.stderr
     assert path.read_bytes() == before
 
 

@@ -361,6 +361,14 @@ QUIET = {
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.load_state_dict(torch.load("best.pt"))
     """,
+    "an imported model class built fresh beside a pretrained encoder": """
+        import torch
+        from transformers import AutoModel
+        from mygan import Generator
+        encoder = AutoModel.from_pretrained("bert-base-uncased").eval()
+        generator = Generator()
+        optimizer = torch.optim.Adam(generator.parameters(), lr=2e-4)
+    """,
     "a freeze through a helper from another module": """
         import torch
         from transformers import AutoModel

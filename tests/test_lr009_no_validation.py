@@ -26,6 +26,18 @@ FIRES = {
         trainer = Trainer(model=model, args=TrainingArguments("out"), train_dataset=train_ds)
         trainer.train()  # lrlint-expect: LR009
     """,
+    "literal_eval and validate_config are not evaluation": """
+        import ast
+        import sys
+        import torch
+        from transformers import AutoModel
+        settings = ast.literal_eval(sys.argv[1])
+        validate_config(settings)
+        model = AutoModel.from_pretrained("bert-base-uncased")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+        for epoch in range(3):  # lrlint-expect: LR009
+            model(x).loss.backward()
+    """,
     "Lightning fit without validation": """
         import lightning.pytorch as pl
         trainer = pl.Trainer(max_epochs=3)

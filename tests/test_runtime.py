@@ -128,6 +128,21 @@ def test_seed_first_sketch_reports_the_pooler_and_sentence_attention(
     assert report.family == "bert" and report.model == "DocumentClassifier"
 
 
+def test_a_run_leaves_the_environment_and_the_disk_as_they_were(
+    tmp_path: Path, bert_config: str
+) -> None:
+    import os
+    import tempfile
+
+    before_env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    before_dirs = set(Path(tempfile.gettempdir()).glob("lrlint-runtime-*"))
+    _capture(
+        _script(tmp_path, SEED_MODEL + IMPROVED + TRAIN_LOOP), bert_config
+    )  # a stand-in tokenizer
+    assert {k: os.environ.get(k) for k in before_env} == before_env
+    assert set(Path(tempfile.gettempdir()).glob("lrlint-runtime-*")) == before_dirs
+
+
 def test_seed_improved_code_is_clean(tmp_path: Path, bert_config: str) -> None:
     report = _report(_script(tmp_path, SEED_MODEL + IMPROVED + TRAIN_LOOP), bert_config)
     assert report.ok, report.findings
@@ -148,6 +163,12 @@ def test_api_on_a_model_and_optimizer_built_here() -> None:
         p.requires_grad = False
     assert check(model, torch.optim.AdamW(model.parameters(), lr=2e-5)).ok
     assert "bert.embeddings" in check(model, torch.optim.AdamW(model.parameters())).frozen
+
+
+def test_a_head_only_optimizer_is_left_out_modules_not_one_rate() -> None:
+    model = transformers.BertForSequenceClassification(transformers.BertConfig(**TINY_BERT))
+    report = check(model, torch.optim.SGD(model.classifier.parameters(), lr=1e-3))
+    assert [f.code for f in report.findings] == ["LR004"]
 
 
 def test_rates_from_a_layer_wise_decay_loop(tmp_path: Path, bert_config: str) -> None:

@@ -227,14 +227,10 @@ class Resolver:
             functions = [f for f in self.script.functions.get(func.value, ()) if f.owner is None]
             if functions:
                 return self._returns(functions[-1], unpack)
-        if qualname is not None:
-            head = qualname.split(".")[0]
-            if (
-                head in {"transformers", "torch", "timm", "torchvision"}
-                and name
-                and name[0].isupper()
-            ):
-                return Resolution(Origin.SCRATCH, call)  # `BertModel(config)`: fresh weights
+        if qualname is not None and name and name[0].isupper():
+            # an imported class called fresh (`BertModel(config)`, `Generator()`): new weights;
+            # a function from another module (`load_model(...)`) stays unknown
+            return Resolution(Origin.SCRATCH, call)
         return UNKNOWN
 
     def _returns(self, function: Scope, unpack: int | None) -> Resolution:

@@ -74,7 +74,23 @@ _DATA_NAME = re.compile(
     re.IGNORECASE,
 )
 _SPLIT_SLICE = re.compile(r"^train\w*\[\s*:?\s*(\d+)\s*\]$")  # only the training split
-_EVAL_CALL = re.compile(r"eval|valid", re.IGNORECASE)
+# A call is an evaluation when a word of its name says so (`evaluate`, `model.eval`,
+# `run_validation`, `compute_val_loss`), unless another word says it checks something else
+# (`ast.literal_eval`, `validate_config`).
+_EVAL_WORDS = frozenset(
+    {"eval", "evaluate", "evaluation", "evaluator", "valid", "validate", "validation", "val"}
+)
+_NOT_EVAL_WORDS = frozenset(
+    {"literal", "config", "args", "arguments", "input", "inputs", "schema", "json", "yaml",
+     "path", "params", "email", "url", "file", "type", "types"}
+)  # fmt: skip
+
+
+def _is_evaluation_call(name: str) -> bool:
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)}
+    return bool(words & _EVAL_WORDS) and not words & _NOT_EVAL_WORDS
+
+
 _EVAL_KWARGS = frozenset(
     {
         "eval_dataset",
@@ -396,7 +412,7 @@ class _Collector(cst.CSTVisitor):
 
     @staticmethod
     def _evaluates(name: str, node: cst.Call) -> bool:
-        if name in {"no_grad", "inference_mode"} or _EVAL_CALL.search(name):
+        if name in {"no_grad", "inference_mode"} or _is_evaluation_call(name):
             return True
         if name == "set_grad_enabled" and node.args and _is_false(node.args[0].value):
             return True

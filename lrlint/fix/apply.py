@@ -49,6 +49,11 @@ def fix_files(
         except Exception as exc:  # a bug must not cost the user a file: nothing is written
             outcome.errors.append(f"{name}: internal error: {type(exc).__name__}: {exc}")
             continue
+        if result.unparsable is not None:
+            outcome.errors.append(
+                f"{name}: not fixed: the file does not parse ({result.unparsable})"
+            )
+            continue
         for refusal in result.refused:
             outcome.lines.append(f"{name}:{refusal.line}: LR001 not fixed: {refusal.reason}")
             outcome.refused += 1

@@ -51,6 +51,7 @@ class FixResult:
     fixed: list[int] = field(default_factory=list)  # lines (in the original) that were fixed
     refused: list[Refusal] = field(default_factory=list)
     strategy: str = "discriminative"
+    unparsable: str | None = None  # why the file could not be read as Python
 
     @property
     def changed(self) -> bool:
@@ -70,8 +71,8 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
         return FixResult(text)
     try:
         script = Script.parse(text)
-    except cst.ParserSyntaxError:
-        return FixResult(text)
+    except cst.ParserSyntaxError as exc:
+        return FixResult(text, unparsable=str(exc).splitlines()[0])
     strategy = _choose(options, script)
     label = f"{strategy}, decay {options.decay}" if options.decay is not None else strategy
     result = FixResult(text, strategy=label)

@@ -202,7 +202,10 @@ def _left_out(params: dict[int, _Param], membership: dict[int, list[int]]) -> li
 
 
 def _uniform(placed: list[tuple[_Param, float]], params: dict[int, _Param]) -> list[RuntimeFinding]:
+    """Every parameter trainable, every one in a group, all at one rate."""
     if not placed or any(not p.trainable for p in params.values()):
+        return []
+    if len(placed) < len(params):  # some are in no group: that is LR004, not one rate
         return []
     rates = {lr for _, lr in placed}
     if len(rates) != 1:

@@ -58,12 +58,17 @@ def offline_models(state: Offline) -> Iterator[None]:
     import transformers
     from transformers.models.auto import auto_factory
 
+    saved_env = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    hub_constants: Any = None
+    saved_hub_offline = None
     with contextlib.suppress(ImportError, AttributeError):
-        import huggingface_hub.constants
+        import huggingface_hub.constants as hub_constants
 
-        huggingface_hub.constants.HF_HUB_OFFLINE = True
+        saved_hub_offline = hub_constants.HF_HUB_OFFLINE
+        hub_constants.HF_HUB_OFFLINE = True
+    scratch = tempfile.TemporaryDirectory(prefix="lrlint-runtime-")  # the stand-in's vocabulary
 
     def config_for(name: Any, kwargs: dict[str, Any]) -> Any:
         config = kwargs.pop("config", None)
@@ -126,7 +131,7 @@ def offline_models(state: Offline) -> Iterator[None]:
                 state.notes.append(
                     f"tokenizer '{name}' is not on disk: a small stand-in tokenizer was used"
                 )
-                return _stand_in_tokenizer()
+                return _stand_in_tokenizer(Path(scratch.name))
 
         return classmethod(load)
 
@@ -143,6 +148,14 @@ def offline_models(state: Offline) -> Iterator[None]:
             cls.from_pretrained = original  # type: ignore[attr-defined]
         transformers.AutoTokenizer.from_pretrained = auto_tokenizer  # type: ignore[method-assign]
         transformers.PreTrainedTokenizerBase.from_pretrained = base_tokenizer  # type: ignore[method-assign]
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if hub_constants is not None:
+            hub_constants.HF_HUB_OFFLINE = saved_hub_offline
+        scratch.cleanup()
 
 
 def _auto_model_classes(transformers: Any, base: type) -> list[type]:
@@ -159,13 +172,12 @@ def _auto_model_classes(transformers: Any, base: type) -> list[type]:
     return [cls for cls in found if "from_pretrained" in vars(cls)]
 
 
-def _stand_in_tokenizer() -> Any:
+def _stand_in_tokenizer(folder: Path) -> Any:
     """A real WordPiece tokenizer over a tiny vocabulary: scripts that tokenize before building
     their optimizer get plausible ids (all within any model's vocabulary)."""
     from transformers import BertTokenizer
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz"]
-    folder = tempfile.mkdtemp(prefix="lrlint-tokenizer-")
-    path = Path(folder, "vocab.txt")
+    path = folder / "vocab.txt"
     path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
     return BertTokenizer(vocab_file=str(path))
