@@ -225,6 +225,8 @@ def _rate(script: Script, uniform: UniformSite) -> codegen.Rate:
                 raise _Refuse("cannot read the Trainer's learning rate")
             return codegen.Rate(codegen.number(TRAINING_ARGUMENTS_DEFAULT_LR), 5e-05)
     if lr is None:
+        if any(arg.star == "**" for arg in uniform.site.node.args):
+            raise _Refuse("the lr is passed through **keyword arguments: write lr=... first")
         raise _Refuse("the optimizer runs on its default lr: give it lr=... first")
     if isinstance(lr, (cst.Float, cst.Integer)):
         return codegen.Rate(script.code(lr).strip(), float(lr.evaluated_value))

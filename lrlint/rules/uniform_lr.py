@@ -39,5 +39,10 @@ def _message(context: RuleContext, uniform: UniformSite) -> str:
             f"at learning_rate={rate}; {_ADVICE}, and pass the optimizer as "
             "optimizers=(optimizer, None)"
         )
-    at = f"lr={rate}" if rate is not None else f"{last_name(site.node.func)}'s default lr"
+    if rate is not None:
+        at = f"lr={rate}"
+    elif any(arg.star == "**" for arg in site.node.args):
+        at = "the one lr given through **keyword arguments"
+    else:
+        at = f"{last_name(site.node.func)}'s default lr"
     return f"every layer of the pretrained model trains at {at}; {_ADVICE}"
