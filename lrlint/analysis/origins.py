@@ -112,7 +112,7 @@ class Resolver:
         current: Scope | None = scope
         bound_seq = seq
         while current is not None:
-            binding = self._reaching(current, name, bound_seq)
+            binding = current.reaching(name, bound_seq)
             if binding is not None:
                 found = self._binding(binding, current)
                 if found.origin < Origin.PRETRAINED and self._state_dict_loaded(name, current, seq):
@@ -126,11 +126,6 @@ class Resolver:
                 current = current.parent
             bound_seq = _ENDLESS
         return UNKNOWN
-
-    @staticmethod
-    def _reaching(scope: Scope, name: str, seq: float) -> Binding | None:
-        bindings = [b for b in scope.bindings.get(name, ()) if b.seq < seq]
-        return bindings[-1] if bindings else None
 
     def _binding(self, binding: Binding, scope: Scope) -> Resolution:
         if binding.value is None:  # a def, a class, a loop variable: nothing we evaluate

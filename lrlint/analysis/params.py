@@ -102,10 +102,9 @@ class _Reader:
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
         if (id(scope), name) in self.script.grown_names:
             return None  # built up with append/extend: not something we read here
-        bindings = [b for b in scope.bindings.get(name, ()) if b.seq < seq]
-        if not bindings or bindings[-1].value is None or bindings[-1].unpack is not None:
+        binding = scope.reaching(name, seq)
+        if binding is None or binding.value is None or binding.unpack is not None:
             return None
-        binding = bindings[-1]
         return self.read(binding.value, scope, binding.seq, depth + 1)
 
     def _groups(

@@ -43,6 +43,12 @@ class Scope:
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
 
+    def reaching(self, name: str, seq: float) -> Binding | None:
+        """The last binding of `name` in this scope before `seq`, in document order (control
+        flow is not followed: the latest assignment written above is taken to reach)."""
+        bindings = [b for b in self.bindings.get(name, ()) if b.seq < seq]
+        return bindings[-1] if bindings else None
+
 
 @dataclass(eq=False)
 class ClassInfo:
@@ -368,8 +374,8 @@ class _Collector(cst.CSTVisitor):
     def _constant(self, node: cst.BaseExpression | None) -> int | None:
         """An integer literal, or a module-level constant bound to one (`N_TRAIN = 50`)."""
         if isinstance(node, cst.Name):
-            bindings = self.script.module_scope.bindings.get(node.value, ())
-            node = bindings[-1].value if bindings else None
+            binding = self.script.module_scope.reaching(node.value, float("inf"))
+            node = binding.value if binding else None
         return _int_literal(node)
 
     # ---- calls -------------------------------------------------------------------------------

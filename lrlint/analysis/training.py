@@ -126,11 +126,10 @@ class TrainingSetup:
         if isinstance(expr, cst.Name):
             current: Scope | None = scope
             while current is not None:
-                bindings = [b for b in current.bindings.get(expr.value, ()) if b.seq < seq]
-                if bindings:
-                    value = bindings[-1].value
-                    return value is not None and self._is_trainer(
-                        value, current, bindings[-1].seq, depth + 1
+                binding = current.reaching(expr.value, seq)
+                if binding is not None:
+                    return binding.value is not None and self._is_trainer(
+                        binding.value, current, binding.seq, depth + 1
                     )
                 current = current.parent
                 seq = float("inf")

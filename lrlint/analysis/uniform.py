@@ -74,10 +74,10 @@ def _training_arguments_lr(
     script = setup.script
     args = keyword_arg(site.node, "args") or positional_arg(site.node, 1)
     if isinstance(args, cst.Name):
-        bindings = [b for b in site.scope.bindings.get(args.value, ()) if b.seq < site.seq]
-        if not bindings:
-            bindings = list(script.module_scope.bindings.get(args.value, ()))
-        args = bindings[-1].value if bindings else None
+        binding = site.scope.reaching(args.value, site.seq) or script.module_scope.reaching(
+            args.value, float("inf")
+        )
+        args = binding.value if binding else None
     if isinstance(args, cst.Call):
         return keyword_arg(args, "learning_rate"), True
     return None, False

@@ -40,9 +40,8 @@ def _binding_or_default(
 ) -> tuple[cst.BaseExpression, Scope, float] | None:
     current: Scope | None = scope
     while current is not None:
-        bindings = [b for b in current.bindings.get(name, ()) if b.seq < seq]
-        if bindings:
-            binding = bindings[-1]
+        binding = current.reaching(name, seq)
+        if binding is not None:
             if binding.value is None or binding.unpack is not None:
                 return None
             return binding.value, current, binding.seq
@@ -140,12 +139,12 @@ class _Evaluator:
         if not isinstance(expr.value, cst.Name):
             return None
         key = index.value.evaluated_value
-        bindings = [b for b in scope.bindings.get(expr.value.value, ()) if b.seq < seq]
-        if not bindings and scope.parent is not None:
-            bindings = list(self.script.module_scope.bindings.get(expr.value.value, ()))
-        if not bindings or not isinstance(bindings[-1].value, cst.Dict):
+        binding = scope.reaching(expr.value.value, seq)
+        if binding is None and scope.parent is not None:
+            binding = self.script.module_scope.reaching(expr.value.value, float("inf"))
+        if binding is None or not isinstance(binding.value, cst.Dict):
             return None
-        for element in bindings[-1].value.elements:
+        for element in binding.value.elements:
             if (
                 isinstance(element, cst.DictElement)
                 and isinstance(element.key, cst.SimpleString)

@@ -184,8 +184,8 @@ def _unwrapped(script: Script, uniform: UniformSite, model: str) -> str:
     if not isinstance(uniform.model, cst.Name):
         return model
     scope, seq = uniform.site.scope, uniform.site.seq
-    bindings = [b for b in scope.bindings.get(uniform.model.value, ()) if b.seq < seq]
-    value = bindings[-1].value if bindings else None
+    binding = scope.reaching(uniform.model.value, seq)
+    value = binding.value if binding else None
     name = last_name(value.func) if isinstance(value, cst.Call) else None
     if name in _UNWRAP_WITH_MODULE:
         return f"{model}.module"
@@ -373,9 +373,8 @@ def _split(
     value: cst.BaseExpression | None = params
     binding_value = None
     if isinstance(params, cst.Name):
-        scope = uniform.site.scope
-        bindings = [b for b in scope.bindings.get(params.value, ()) if b.seq < uniform.site.seq]
-        value = bindings[-1].value if bindings else None
+        binding = uniform.site.scope.reaching(params.value, uniform.site.seq)
+        value = binding.value if binding else None
         binding_value = value
     if not isinstance(value, (cst.List, cst.Tuple)):
         return None
