@@ -129,6 +129,17 @@ def test_fix_writes_and_reports(tmp_path: Path) -> None:
     assert run("fix", str(path)).stdout.strip() == "Nothing to fix."
 
 
+def test_a_symlinked_file_is_fixed_through_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "project" / "train.py"
+    real.parent.mkdir()
+    shutil.copy(FIXTURES / "plain_loop.py", real)
+    link = tmp_path / "train_link.py"
+    link.symlink_to(real)
+    assert run("fix", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert "lower_blocks = len(model.bert.encoder.layer) // 2" in real.read_text()
+
+
 def test_crlf_and_bom_survive_a_fix(tmp_path: Path) -> None:
     path = tmp_path / "korean.py"
     shutil.copy(FIXTURES / "crlf_bom_korean.py", path)

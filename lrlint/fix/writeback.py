@@ -17,6 +17,9 @@ class WriteError(Exception):
 
 
 def write_fixed(path: Path, original: bytes, source: SourceText, text: str) -> None:
+    # A symbolic link is written through, as editors do: renaming over the link itself would
+    # replace it with a copy and leave the file it points to unfixed.
+    path = path.resolve()
     try:
         info = path.stat()
     except OSError as exc:
