@@ -124,9 +124,10 @@ def main() -> None:
 
 def verify_prefilter(files: list[Path]) -> None:
     """Check every file with and without the prefilter (slow: parses all) and compare."""
-    from lrlint import engine, source
+    from lrlint import engine
     from lrlint.engine import CheckOptions
     from lrlint.registry import BY_CODE
+    from lrlint.sources import text as source
 
     options = CheckOptions(frozenset(BY_CODE))
     with_filter, without = [], []

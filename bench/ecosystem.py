@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +208,7 @@ def fix_run(
     with tempfile.TemporaryDirectory(prefix="lrlint-ecosystem-") as temporary:
         copy = Path(temporary) / "files"
         shutil.copytree(files_dir, copy, symlinks=True)
-        code, out, err, run.seconds = lrlint(["fix", "--color", "never", *flags, *lr001_files], copy)
+        _, out, err, run.seconds = lrlint(["fix", "--color", "never", *flags, *lr001_files], copy)
         run.failures += failures(err)
         fixed_files = sorted({m["file"] for m in map(_FIXED.match, out.splitlines()) if m})
         run.fixed = sum(1 for line in out.splitlines() if _FIXED.match(line))
@@ -220,7 +220,7 @@ def fix_run(
         if not fixed_files:
             return run
         snapshot = {f: (copy / f).read_bytes() for f in fixed_files}
-        _, out2, err2, _ = lrlint(["fix", "--color", "never", *flags, *fixed_files], copy)
+        _, _, err2, _ = lrlint(["fix", "--color", "never", *flags, *fixed_files], copy)
         run.failures += failures(err2)
         after, err3, _ = check(fixed_files, copy, select="ALL")
         run.failures += failures(err3)
@@ -278,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     records, err, check_seconds = check(present, files_dir)
     check_failures = failures(err)
     found = finding_keys(records)
-    scores, misses, alarms = score(
-        {k: v for k, v in rows.items() if k[0] in present}, found
-    )
+    scores, misses, alarms = score({k: v for k, v in rows.items() if k[0] in present}, found)
 
     repos = {f.split("__")[0] + "/" + f.split("__")[1] for f in present if f.count("__") >= 2}
     print(f"# lrlint ecosystem check: {len(present)} files from {len(repos)} repositories")
     if absent:
-        print(f"({len(absent)} labelled files are not in {files_dir}: run bench/ecosystem_files.py)")
+        print(
+            f"({len(absent)} labelled files are not in {files_dir}: run bench/ecosystem_files.py)"
+        )
     print(f"check: {check_seconds:.1f} s wall, {len(check_failures)} internal errors")
     print()
     print("| rule | labels | found | true | false alarms | missed | precision | recall |")

@@ -41,7 +41,7 @@ def check_source(
     `num_examples` is the number of labelled examples, for LR002.
     Raises ValueError for an unknown rule selector.
     """
-    from lrlint import engine, notebook
+    from lrlint import engine, sources
 
     enabled = registry.enabled_codes(
         _selectors(select) if select is not None else None,
@@ -49,14 +49,13 @@ def check_source(
         _selectors(ignore) or (),
     )
     options = engine.CheckOptions(enabled, num_examples)
-    if not notebook.is_notebook(path):
-        return engine.check_source(code, path, options)
     try:
-        return notebook.check_text(code, path, options)
-    except notebook.NotebookError as exc:
+        unit = sources.from_text(code, path)
+    except sources.SourceError as exc:  # JSON that is not a notebook
         if registry.PARSE_ERROR not in enabled:
             return []
         return [Diagnostic(path, exc.line, exc.col, registry.PARSE_ERROR, str(exc))]
+    return engine.check_unit(unit, options)
 
 
 def fix_source(

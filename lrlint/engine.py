@@ -1,7 +1,9 @@
 """Checking text and files: prefilter, parse, run the enabled rules, honour noqa.
 
-libcst and the rules are imported only once a file passes the prefilter, so a pre-commit run
-over files that build no optimizer never pays for them.
+One path from source to findings: a file is read into a `sources.Unit` (a script's text, or a
+notebook's code cells joined), the unit's text is checked as one script, and the findings are
+mapped back to cells. libcst and the rules are imported only once a file passes the prefilter,
+so a pre-commit run over files that build no optimizer never pays for them.
 """
 
 from __future__ import annotations
@@ -9,14 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from lrlint import source
+from lrlint import sources
 from lrlint.diagnostics import Diagnostic
 from lrlint.noqa import filter_suppressed
-from lrlint.prefilter import worth_parsing
+from lrlint.prefilter import may_have_findings, worth_parsing
 from lrlint.registry import BY_CODE, PARSE_ERROR
 
 if TYPE_CHECKING:
@@ -83,22 +84,40 @@ def _parse_error(text: str, path: str, exc: Exception, options: CheckOptions) ->
     return [Diagnostic(path, line, col, PARSE_ERROR, message)]
 
 
-def check_file(path: str, options: CheckOptions) -> FileResult:
-    if path.endswith(".ipynb"):  # a notebook's code cells, checked as one script
-        from lrlint import notebook
+def check_unit(unit: sources.Unit, options: CheckOptions) -> list[Diagnostic]:
+    """All findings of a read file: its script checked, a notebook's findings in cell
+    coordinates, and an LR900 for each notebook cell that does not parse."""
+    if unit.joined is None:
+        return check_source(unit.text, unit.path, options)
+    diagnostics = []
+    if unit.broken and PARSE_ERROR in options.enabled and may_have_findings(unit.everything):
+        diagnostics += [
+            Diagnostic(unit.path, b.line, b.col, PARSE_ERROR, b.message, b.cell)
+            for b in unit.broken
+        ]
+    for found in check_source(unit.text, unit.path, options):
+        place = unit.place(found.line)
+        if place is not None:  # always: nothing is reported on a cell's marker line
+            cell, line = place
+            diagnostics.append(replace(found, line=line, cell=cell))
+    return sorted(diagnostics)
 
-        return notebook.check_file(path, options)
+
+def check_file(path: str, options: CheckOptions) -> FileResult:
     try:
-        text = source.read(Path(path)).text
-    except source.SourceError as exc:
+        unit = sources.read(path)
+    except sources.SourceError as exc:
         if exc.unreadable:
             return FileResult(path, error=str(exc))
-        # bytes that are not text in the declared encoding: a finding, not a crash
+        # bytes that are not text in the declared encoding, JSON that is not a notebook:
+        # a finding, not a crash
         if PARSE_ERROR in options.enabled:
-            return FileResult(path, [Diagnostic(path, 1, 1, PARSE_ERROR, str(exc))])
-        return FileResult(path)
+            return FileResult(path, [Diagnostic(path, exc.line, exc.col, PARSE_ERROR, str(exc))])
+        # a script that is not text may be no Python at all; a notebook that cannot be read
+        # is one the user asked for, and hears about
+        return FileResult(path, error=str(exc) if sources.is_notebook(path) else None)
     try:
-        return FileResult(path, check_source(text, path, options))
+        return FileResult(path, check_unit(unit, options))
     except RecursionError:
         return FileResult(path, error="internal error: the file nests too deeply to analyse")
     except Exception as exc:  # a bug in a rule must not stop the other files

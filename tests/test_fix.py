@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lrlint import source
 from lrlint.cli import cli
 from lrlint.engine import CheckOptions, check_source
 from lrlint.fix.fixer import VERIFIED, FixOptions, fix_source
 from lrlint.fix.writeback import WriteError, write_fixed
+from lrlint.sources import text as source
 from tests.conftest import FIXTURES
 
 FIXABLE = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrlint import source
 from lrlint.engine import CheckOptions, check_file
+from lrlint.sources import text as source
 from tests.conftest import ALL_CODES, FIXTURES, expected
 
 SCRIPTS = sorted(FIXTURES.glob("*.py"))

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lrlint import notebook
+from lrlint import sources
 from lrlint.cli import cli
 from lrlint.discovery import discover
-from lrlint.engine import CheckOptions, check_file
+from lrlint.engine import CheckOptions, check_file, check_unit
 from lrlint.fix.fixer import FixOptions
+from lrlint.fix.notebooks import NotebookFix, fix_text
 from lrlint.registry import enabled_codes
+from lrlint.sources import notebook
 from tests.conftest import ALL_CODES, FIXTURES
 
 NOTEBOOKS = sorted((FIXTURES / "notebooks").glob("*.ipynb"))
@@ -41,10 +43,12 @@ def cells(*sources: str | tuple[str, str], **metadata: object) -> str:
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
+def check_text(text: str, codes: frozenset[str] = DEFAULT) -> list:
+    return check_unit(sources.from_text(text, "nb.ipynb"), CheckOptions(codes))
+
+
 def findings(text: str, codes: frozenset[str] = DEFAULT) -> set[tuple[int | None, int, str]]:
-    return {
-        (d.cell, d.line, d.code) for d in notebook.check_text(text, "nb.ipynb", CheckOptions(codes))
-    }
+    return {(d.cell, d.line, d.code) for d in check_text(text, codes)}
 
 
 LOAD = 'import torch\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained("bert-base-uncased")\n'
@@ -217,8 +221,8 @@ def test_parallel_run_checks_notebooks(tmp_path: Path) -> None:
 
 
 # ---- fixing ----------------------------------------------------------------------------------
-def _fixed(text: str, strategy: str = "discriminative") -> notebook.NotebookFix:
-    return notebook.fix_text(text, FixOptions(strategy))
+def _fixed(text: str, strategy: str = "discriminative") -> NotebookFix:
+    return fix_text(text, FixOptions(strategy))
 
 
 @pytest.mark.parametrize("strategy", ["discriminative", "freeze", "gradual"])
@@ -238,7 +242,7 @@ def test_fix_rewrites_only_the_cell_and_keeps_outputs_and_metadata(strategy: str
     assert new["cells"][7]["source"][0] == "%%time\n"  # the magic is back
     # the JSON layout is Jupyter's: nothing outside the cell's source moved
     assert json.dumps(new, sort_keys=True, indent=1, ensure_ascii=False) + "\n" == result.text
-    assert not {d.code for d in notebook.check_text(result.text, "nb.ipynb", CheckOptions(DEFAULT))}
+    assert not {d.code for d in check_text(result.text)}
 
 
 def test_fix_keeps_magics_in_the_fixed_cell_and_a_missing_final_newline() -> None:
@@ -283,12 +287,12 @@ def test_split_refuses_code_that_moved_between_cells() -> None:
     joined = notebook.join(notebook.parse(cells(LOAD, UNIFORM)))
     second = joined.marker(2)
     lost = joined.text.replace(second + "\n", "")
-    with pytest.raises(notebook._Unmappable, match="between cells"):
-        notebook._split(joined, lost)
+    with pytest.raises(notebook.Unmappable, match="between cells"):
+        notebook.split(joined, lost)
     first = joined.marker(1)
     swapped = joined.text.replace(first, "#1").replace(second, first).replace("#1", second)
-    with pytest.raises(notebook._Unmappable, match="between cells"):
-        notebook._split(joined, swapped)
+    with pytest.raises(notebook.Unmappable, match="between cells"):
+        notebook.split(joined, swapped)
 
 
 def test_fix_command_on_a_notebook(tmp_path: Path) -> None:

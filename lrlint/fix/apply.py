@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrlint import notebook, source
+from lrlint import sources
 from lrlint.fix.fixer import FixOptions, fix_source
+from lrlint.fix.notebooks import fix_text
 from lrlint.fix.writeback import WriteError, write_fixed
+from lrlint.sources import notebook
 
 
 @dataclass
@@ -37,11 +39,11 @@ def fix_files(
             continue
         try:
             raw = path.read_bytes()
-            text = source.decode(raw)
+            text = sources.decode(raw)
         except OSError as exc:
             outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
             continue
-        except source.SourceError as exc:
+        except sources.SourceError as exc:
             outcome.errors.append(f"{name}: {exc}")
             continue
         try:
@@ -88,7 +90,7 @@ def _fix_notebook(
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
-        result = notebook.fix_text(text, options)
+        result = fix_text(text, options)
     except OSError as exc:
         outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
         return 0
@@ -109,7 +111,7 @@ def _fix_notebook(
         return 0
     if write:
         encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
-        decoded = source.SourceText(text, encoding, "\n")
+        decoded = sources.SourceText(text, encoding, "\n")
         try:
             write_fixed(path, raw, decoded, result.text)
         except WriteError as exc:

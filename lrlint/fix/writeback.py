@@ -9,7 +9,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from lrlint.source import SourceText
+from lrlint.sources import SourceText
 
 
 class WriteError(Exception):

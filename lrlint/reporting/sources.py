@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lrlint import notebook, source
 from lrlint.diagnostics import Diagnostic
+from lrlint.sources import notebook, text
 
 
 class Sources:
@@ -32,8 +32,8 @@ class Sources:
                     return None  # a notebook that cannot be read: no code to quote
                 found = notebook.read(Path(path)).cell(cell)
                 return found.source.splitlines() if found else None
-            return source.read(Path(path)).text.splitlines()
-        except (OSError, source.SourceError, notebook.NotebookError):
+            return text.read(Path(path)).text.splitlines()
+        except (OSError, text.SourceError):
             return None
 
     def file_line(self, diagnostic: Diagnostic) -> int:

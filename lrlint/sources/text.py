@@ -12,9 +12,10 @@ from pathlib import Path
 class SourceError(Exception):
     """The file cannot be turned into text; the message is one line for the user."""
 
-    def __init__(self, message: str, unreadable: bool = False) -> None:
+    def __init__(self, message: str, unreadable: bool = False, line: int = 1, col: int = 1) -> None:
         super().__init__(message)
         self.unreadable = unreadable  # True: the bytes could not be read; False: not decoded
+        self.line, self.col = line, col  # where the text goes wrong (a notebook's JSON)
 
 
 @dataclass(frozen=True)

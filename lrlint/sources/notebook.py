@@ -1,6 +1,6 @@
-"""Jupyter notebooks: the code cells are checked (and fixed) as one script, so that a model
-loaded in cell 2 is the model the optimizer in cell 5 trains, and every finding is mapped back to
-its cell.
+"""Reading Jupyter notebooks: the code cells become one script, so that a model loaded in cell 2
+is the model the optimizer in cell 5 trains; lines of that script map back to their cells, and a
+rewritten script maps back into the notebook's JSON.
 
 IPython syntax does not parse as Python, so before parsing each line magic (`%pip install`),
 shell line (`!nvidia-smi`, `files = !ls`) and help line (`model?`) becomes a `pass` placeholder
@@ -24,14 +24,9 @@ import uuid
 from dataclasses import dataclass, field
 from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lrlint.diagnostics import Diagnostic
-from lrlint.registry import PARSE_ERROR
-
-if TYPE_CHECKING:
-    from lrlint.engine import CheckOptions, FileResult
-    from lrlint.fix.fixer import FixOptions
+from lrlint.sources.text import SourceError
 
 SUFFIX = ".ipynb"
 # Cell magics whose body is Python: the `%%` line is masked and the body checked.
@@ -43,12 +38,11 @@ _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT: IPython runs `await
 _ASSIGNED_MAGIC = re.compile(r"^[\w.\[\], ]+=\s*[!%]")
 
 
-class NotebookError(Exception):
+class NotebookError(SourceError):
     """The file is not a notebook lrlint can read; the message is one line for the user."""
 
     def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
-        super().__init__(message)
-        self.line, self.col = line, col
+        super().__init__(message, line=line, col=col)
 
 
 def is_notebook(path: str | Path) -> bool:
@@ -250,6 +244,11 @@ class Joined:
         count = len(cell.text.splitlines())
         return (cell, within) if within <= max(count, 1) else None
 
+    def place(self, line: int) -> tuple[int | None, int]:
+        """(cell number, line in the cell) of a script line; (None, line) for a marker."""
+        found = self.locate(line)
+        return (found[0].number, found[1]) if found else (None, line)
+
     def marker(self, number: int) -> str:
         return f"# {self.tag}-cell-{number}"
 
@@ -287,66 +286,7 @@ def join(notebook: Notebook) -> Joined:
     return Joined("".join(parts), cells, starts, tag, broken, added)
 
 
-# ---- checking ------------------------------------------------------------------------------
-def check_text(text: str, path: str, options: CheckOptions) -> list[Diagnostic]:
-    """All findings in a notebook's JSON text, in cell coordinates. Raises NotebookError."""
-    notebook = parse(text)
-    if not notebook.is_python:
-        return []
-    return check_notebook(notebook, path, options)
-
-
-def check_notebook(notebook: Notebook, path: str, options: CheckOptions) -> list[Diagnostic]:
-    from lrlint.engine import check_source
-    from lrlint.prefilter import may_have_findings
-
-    joined = join(notebook)
-    everything = joined.text + "".join(cell.text for cell, _ in joined.broken)
-    if not may_have_findings(everything):
-        return []
-    diagnostics = []
-    if PARSE_ERROR in options.enabled:
-        for cell, error in joined.broken:
-            message = f"cannot parse: {error.msg}"
-            line, col = error.lineno or 1, error.offset or 1
-            diagnostics.append(Diagnostic(path, line, col, PARSE_ERROR, message, cell.number))
-    for found in check_source(joined.text, path, options):
-        place = joined.locate(found.line)
-        if place is None:  # cannot happen: nothing is reported on a marker comment
-            continue
-        cell, line = place
-        diagnostics.append(
-            Diagnostic(path, line, found.col, found.code, found.message, cell.number)
-        )
-    return sorted(diagnostics)
-
-
-def check_file(path: str, options: CheckOptions) -> FileResult:
-    """engine.check_file for a notebook: one file's findings, or a one-line error."""
-    from lrlint.engine import FileResult
-
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        message = f"cannot decode as utf-8 at byte {exc.start}: {exc.reason}"
-        if PARSE_ERROR in options.enabled:
-            return FileResult(path, [Diagnostic(path, 1, 1, PARSE_ERROR, message)])
-        return FileResult(path, error=message)
-    try:
-        return FileResult(path, check_text(text, path, options))
-    except NotebookError as exc:
-        if PARSE_ERROR in options.enabled:
-            return FileResult(path, [Diagnostic(path, exc.line, exc.col, PARSE_ERROR, str(exc))])
-        return FileResult(path, error=str(exc))
-    except RecursionError:
-        return FileResult(path, error="internal error: the file nests too deeply to analyse")
-    except Exception as exc:  # a bug in a rule must not stop the other files
-        return FileResult(path, error=f"internal error: {type(exc).__name__}: {exc}")
-
-
-# ---- fixing --------------------------------------------------------------------------------
+# ---- the fixed script back into cells --------------------------------------------------
 @dataclass
 class CellChange:
     number: int
@@ -354,67 +294,19 @@ class CellChange:
     after: str
 
 
-@dataclass
-class NotebookFix:
-    text: str  # the notebook's new JSON text (the old one when nothing changed)
-    fixed: list[tuple[int, int]] = field(default_factory=list)  # (cell, line) of each fix
-    refused: list[tuple[int | None, int, str]] = field(default_factory=list)  # (cell, line, why)
-    changes: list[CellChange] = field(default_factory=list)
-    strategy: str = "discriminative"
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
+class Unmappable(Exception):
+    """A rewrite of the joined script that cannot be put back into the cells."""
 
 
-def fix_text(text: str, options: FixOptions) -> NotebookFix:
-    """Fix a notebook's JSON text: every LR001 site in its code cells. Only the `source` of the
-    cells that change is rewritten; outputs, metadata and the JSON layout stay byte for byte.
-    Raises NotebookError."""
-    from lrlint.fix.fixer import fix_source
-
-    notebook = parse(text)
-    if not notebook.is_python:
-        return NotebookFix(text)
-    joined = join(notebook)
-    result = fix_source(joined.text, options)
-    outcome = NotebookFix(text, strategy=result.strategy)
-    for refusal in result.refused:
-        cell, line = _place(joined, refusal.line)
-        outcome.refused.append((cell, line, refusal.reason))
-    if not result.changed:
-        return outcome
-    places = [_place(joined, line) for line in result.fixed]
-    try:
-        changes = _split(joined, result.text)
-    except _Unmappable as exc:
-        for cell, line in places:
-            outcome.refused.append((cell, line, f"{exc}; nothing written"))
-        return outcome
-    outcome.fixed = [(cell or 0, line) for cell, line in places]
-    outcome.changes = changes
-    outcome.text = _splice(text, {change.number: change.after for change in changes})
-    return outcome
-
-
-def _place(joined: Joined, line: int) -> tuple[int | None, int]:
-    found = joined.locate(line)
-    return (found[0].number, found[1]) if found else (None, line)
-
-
-class _Unmappable(Exception):
-    pass
-
-
-def _split(joined: Joined, fixed: str) -> list[CellChange]:
-    """The fixed script back into cells, IPython lines restored; raises _Unmappable when the
+def split(joined: Joined, fixed: str) -> list[CellChange]:
+    """The fixed script back into cells, IPython lines restored; raises Unmappable when the
     rewrite moved code across a cell boundary or lost a masked line."""
     marker = re.compile(rf"^# {re.escape(joined.tag)}-cell-(\d+)\r?\n", re.MULTILINE)
     found = list(marker.finditer(fixed))
     if [int(m.group(1)) for m in found] != [cell.number for cell in joined.cells] or (
         found and found[0].start() != 0
     ):
-        raise _Unmappable("the fix would move code between cells")
+        raise Unmappable("the fix would move code between cells")
     changes = []
     for index, (cell, match) in enumerate(zip(joined.cells, found, strict=True)):
         end = found[index + 1].start() if index + 1 < len(found) else len(fixed)
@@ -424,7 +316,7 @@ def _split(joined: Joined, fixed: str) -> list[CellChange]:
         try:
             compile(body, "<cell>", "exec", dont_inherit=True, flags=_ONLY_AST | _TOP_LEVEL_AWAIT)
         except SyntaxError:
-            raise _Unmappable(f"the fix would leave cell {cell.number} unparsable") from None
+            raise Unmappable(f"the fix would leave cell {cell.number} unparsable") from None
         restored = _unmasked(body, cell, joined.tag)
         if cell.number in joined.added_newline and restored.endswith("\n"):
             restored = restored[:-1]
@@ -446,10 +338,10 @@ def _unmasked(body: str, cell: MaskedCell, tag: str) -> str:
         seen.append(number)
         original = cell.masked.get(number)
         if original is None:
-            raise _Unmappable(f"the fix would move IPython lines of cell {cell.number}")
+            raise Unmappable(f"the fix would move IPython lines of cell {cell.number}")
         out.append(original.rstrip("\r\n") + (match.group(2) or ""))
     if sorted(seen) != sorted(cell.masked):
-        raise _Unmappable(f"the fix would drop IPython lines of cell {cell.number}")
+        raise Unmappable(f"the fix would drop IPython lines of cell {cell.number}")
     return "".join(out)
 
 
@@ -503,7 +395,7 @@ def json_lines(text: str) -> dict[int, list[int]]:
     return mapping
 
 
-def _splice(text: str, sources: dict[int, str]) -> str:
+def splice(text: str, sources: dict[int, str]) -> str:
     """The notebook text with these cells' sources replaced, the rest untouched."""
     values = _source_values(text)
     ensure_ascii = text.isascii() and re.search(r"\\u[0-9a-fA-F]{4}", text) is not None
