@@ -7,7 +7,8 @@ Third-party code is never committed: the manifest names each file by repository,
 path, and this script takes them byte for byte from the git snapshots under `/work/.mirror`
 (`--mirrors`), which the session's `fetch` tool brings. For each repository it writes its Python
 sources, notebooks and project markers at the pinned commit under `DIR/_repos/<owner>__<repo>/`
-(so that imports of the project's own modules resolve as they would in a clone), and each
+with an empty `.git` folder at its root (so that imports of the project's own modules resolve
+as they would in a clone), and each
 labelled file as `DIR/<file>`, a symbolic link into that tree (Python puts the real folder of a
 script on `sys.path`, and so does lrlint). Repositories without a snapshot are listed at the end.
 """
@@ -69,7 +70,7 @@ def tree_files(directory: Path, commit: str) -> list[tuple[str, int]]:
 def lay_out(repo: str, commit: str, directory: Path, into: Path) -> Path:
     root = into / "_repos" / repo.replace("/", "__")
     stamp = root / ".commit"
-    if stamp.is_file() and stamp.read_text().strip() == commit:
+    if stamp.is_file() and stamp.read_text().strip() == commit and (root / ".git").is_dir():
         return root
     for name, size in tree_files(directory, commit):
         if size > _MAX_BYTES:
@@ -77,7 +78,9 @@ def lay_out(repo: str, commit: str, directory: Path, into: Path) -> Path:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(git(directory, "cat-file", "blob", f"{commit}:{name}"))
-    stamp.parent.mkdir(parents=True, exist_ok=True)
+    # A clone's root holds `.git`: mark it so, or the project root of its scripts would be
+    # looked for above it (in this checkout)
+    (root / ".git").mkdir(parents=True, exist_ok=True)
     stamp.write_text(commit + "\n")
     return root
 
