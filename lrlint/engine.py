@@ -12,15 +12,19 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lrlint import sources
 from lrlint.diagnostics import Diagnostic
 from lrlint.noqa import filter_suppressed
 from lrlint.prefilter import may_have_findings, worth_parsing
+from lrlint.project import layout
+from lrlint.project.modules import Project
 from lrlint.registry import BY_CODE, PARSE_ERROR
 
 if TYPE_CHECKING:
+    from lrlint.analysis.training import TrainingSetup
     from lrlint.cache import Cache
 
 # Below this many files to parse, a process pool costs more than it saves.
@@ -31,6 +35,9 @@ _PARALLEL_THRESHOLD = 4
 class CheckOptions:
     enabled: frozenset[str]
     num_examples: int | None = None
+    # real paths of the files this run checks: a helper module among them reports its own
+    # findings; one outside is reported at the checked script's call of it
+    checked: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -38,11 +45,27 @@ class FileResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: str | None = None  # a one-line message: the file could not be checked
+    # the other files of the project the check read (real paths): the result depends on them
+    dependencies: list[str] = field(default_factory=list)
+    # the modules whose findings were reported at this file's calls (not checked this run)
+    through: list[str] = field(default_factory=list)
 
 
-def check_source(text: str, path: str, options: CheckOptions) -> list[Diagnostic]:
-    """All findings in one file's text, sorted, with noqa applied."""
-    if not worth_parsing(text):
+def check_source(
+    text: str, path: str, options: CheckOptions, project: Project | None = None
+) -> list[Diagnostic]:
+    """All findings in one file's text, sorted, with noqa applied. With a `project`, the
+    modules of the file's project that its setup imports are read too (`path` locates it)."""
+    real = Path(os.path.realpath(path)) if project is not None else None
+    if real is not None and layout.is_installed(real):
+        project, real = None, None  # an installed library is read file by file
+    module_text = None
+    if project is not None and real is not None:
+
+        def module_text(module: str, level: int) -> str | None:
+            return project.module_text(real, module, level)
+
+    if not worth_parsing(text, module_text):
         return []
     import libcst  # deferred: see the module docstring
 
@@ -51,7 +74,7 @@ def check_source(text: str, path: str, options: CheckOptions) -> list[Diagnostic
     from lrlint.rules.base import RuleContext
 
     try:
-        script = Script.parse(text)
+        script = Script.parse(text, path=real, project=project)
     except libcst.ParserSyntaxError as exc:
         diagnostics = _parse_error(text, path, exc, options)
     else:
@@ -64,7 +87,38 @@ def check_source(text: str, path: str, options: CheckOptions) -> list[Diagnostic
             for finding in rule_class().check(context):
                 line, col = script.position(finding.node)
                 diagnostics.append(Diagnostic(path, line, col, code, finding.message))
+        if project is not None and "LR001" in options.enabled:
+            diagnostics += _handed_over(context.setup, path, options, project)
     return sorted(set(filter_suppressed(diagnostics, text.splitlines())))
+
+
+def _handed_over(
+    setup: TrainingSetup, path: str, options: CheckOptions, project: Project
+) -> list[Diagnostic]:
+    """LR001 at this script's calls of helpers in other modules that train the pretrained model
+    it hands them at one rate, unless the helper's module is checked too (it reports there)."""
+    from lrlint.analysis.handoff import handoffs
+    from lrlint.rules.uniform_lr import ADVICE
+
+    found = []
+    for handoff in handoffs(setup, may_have_findings):
+        module = str(handoff.module)
+        if module in options.checked:
+            continue
+        project.through.add(module)
+        line, col = setup.script.position(handoff.call.node)
+        where = os.path.relpath(module, os.path.dirname(os.path.realpath(path)))
+        built = (
+            "Trainer builds its default optimizer"
+            if handoff.kind == "trainer"
+            else ("the optimizer is built")
+        )
+        message = (
+            f"{handoff.helper.name}() trains every layer of the pretrained model it is given at "
+            f"one learning rate ({built} at {where}:{handoff.built_at}); {ADVICE}"
+        )
+        found.append(Diagnostic(path, line, col, "LR001", message))
+    return found
 
 
 def _parse_error(text: str, path: str, exc: Exception, options: CheckOptions) -> list[Diagnostic]:
@@ -84,18 +138,20 @@ def _parse_error(text: str, path: str, exc: Exception, options: CheckOptions) ->
     return [Diagnostic(path, line, col, PARSE_ERROR, message)]
 
 
-def check_unit(unit: sources.Unit, options: CheckOptions) -> list[Diagnostic]:
+def check_unit(
+    unit: sources.Unit, options: CheckOptions, project: Project | None = None
+) -> list[Diagnostic]:
     """All findings of a read file: its script checked, a notebook's findings in cell
     coordinates, and an LR900 for each notebook cell that does not parse."""
     if unit.joined is None:
-        return check_source(unit.text, unit.path, options)
+        return check_source(unit.text, unit.path, options, project)
     diagnostics = []
     if unit.broken and PARSE_ERROR in options.enabled and may_have_findings(unit.everything):
         diagnostics += [
             Diagnostic(unit.path, b.line, b.col, PARSE_ERROR, b.message, b.cell)
             for b in unit.broken
         ]
-    for found in check_source(unit.text, unit.path, options):
+    for found in check_source(unit.text, unit.path, options, project):
         place = unit.place(found.line)
         if place is not None:  # always: nothing is reported on a cell's marker line
             cell, line = place
@@ -103,7 +159,19 @@ def check_unit(unit: sources.Unit, options: CheckOptions) -> list[Diagnostic]:
     return sorted(diagnostics)
 
 
-def check_file(path: str, options: CheckOptions) -> FileResult:
+def check_file(path: str, options: CheckOptions, project: Project | None = None) -> FileResult:
+    """One file's findings, or a one-line error. The `project` (one per run: its modules are
+    parsed once) defaults to the worker's, else a new one."""
+    project = project or _WORKER_PROJECT or Project()
+    project.begin()
+    result = _check_file(path, options, project)
+    own = os.path.realpath(path)
+    result.dependencies = sorted(str(p) for p in project.touched if str(p) != own)
+    result.through = sorted(project.through)
+    return result
+
+
+def _check_file(path: str, options: CheckOptions, project: Project) -> FileResult:
     try:
         unit = sources.read(path)
     except sources.SourceError as exc:
@@ -117,7 +185,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
         # is one the user asked for, and hears about
         return FileResult(path, error=str(exc) if sources.is_notebook(path) else None)
     try:
-        return FileResult(path, check_unit(unit, options))
+        return FileResult(path, check_unit(unit, options, project))
     except RecursionError:
         return FileResult(path, error="internal error: the file nests too deeply to analyse")
     except Exception as exc:  # a bug in a rule must not stop the other files
@@ -134,10 +202,12 @@ def check_files(
     """Check files: unchanged ones from the cache, the rest in worker processes when there are
     enough of them (each worker reads, prefilters and checks, so all three run in parallel)."""
     done = progress or (lambda count: None)
+    if not options.checked:
+        options = replace(options, checked=frozenset(os.path.realpath(p) for p in paths))
     results: dict[str, FileResult] = {}
     pending: list[str] = []
     for path in paths:
-        cached = cache.lookup(path) if cache is not None else None
+        cached = cache.lookup(path, options.checked) if cache is not None else None
         if cached is None:
             pending.append(path)
         else:
@@ -145,11 +215,12 @@ def check_files(
             done(1)
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(pending) < _PARALLEL_THRESHOLD:
+        project = Project()  # one per run: each module is parsed once
         for path in pending:
-            results[path] = check_file(path, options)
+            results[path] = check_file(path, options, project)
             done(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
             chunks = max(1, len(pending) // (workers * 16))  # small enough to balance the load
             checked = pool.map(
                 check_file, pending, _repeat(options, len(pending)), chunksize=chunks
@@ -159,10 +230,20 @@ def check_files(
                 done(1)
     if cache is not None:
         for path in pending:
-            if results[path].error is None:  # a file that could not be checked is not kept
-                cache.store(path, results[path].diagnostics)
+            result = results[path]
+            if result.error is None:  # a file that could not be checked is not kept
+                cache.store(path, result.diagnostics, result.dependencies, result.through)
         cache.save()
     return [results[path] for path in paths]
+
+
+_WORKER_PROJECT: Project | None = None
+
+
+def _start_worker() -> None:
+    """A worker process keeps one project for the run, so each module is parsed once in it."""
+    global _WORKER_PROJECT
+    _WORKER_PROJECT = Project()
 
 
 def _repeat(value: CheckOptions, times: int) -> Iterable[CheckOptions]:

@@ -66,7 +66,7 @@ def test_findings_are_the_same_without_the_prefilter(monkeypatch: pytest.MonkeyP
     assert len(snippets) > 100
     options = CheckOptions(ALL_CODES, num_examples=None)
     with_filter = [check_source(s, "t.py", options) for s in snippets]
-    monkeypatch.setattr(engine, "worth_parsing", lambda text: True)
+    monkeypatch.setattr(engine, "worth_parsing", lambda text, module_text=None: True)
     without = [check_source(s, "t.py", options) for s in snippets]
     assert with_filter == without
     assert sum(map(len, with_filter)) > 50  # the comparison is not between empty lists

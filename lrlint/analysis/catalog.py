@@ -30,10 +30,26 @@ _OPTIMIZER_NAMES = frozenset(
         "prodigyopt.Prodigy",
         "came_pytorch.CAME",
         "muon.Muon",
+        # the libraries before `transformers`
+        "pytorch_pretrained_bert.BertAdam",
+        "pytorch_pretrained_bert.OpenAIAdam",
+        "pytorch_pretrained_bert.optimization.BertAdam",
+        "pytorch_pretrained_bert.optimization_openai.OpenAIAdam",
+        "pytorch_transformers.AdamW",
+        "pytorch_transformers.optimization.AdamW",
+        "apex.optimizers.FusedAdam",
+        "apex.optimizers.FusedLAMB",
+        "deepspeed.ops.adam.FusedAdam",
+        "deepspeed.ops.adam.DeepSpeedCPUAdam",
     }
 )
 # Members of the optimizer packages that are not optimizers one would build over a model.
 _NOT_OPTIMIZERS = frozenset({"Optimizer", "LBFGS"})
+
+
+def is_optimizer_base(qualname: str | None) -> bool:
+    """torch's `Optimizer` base class, as a project's own optimizer class names it."""
+    return qualname in {"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"}
 
 
 def is_optimizer(qualname: str | None) -> bool:
@@ -64,6 +80,27 @@ HF_TRAINERS = frozenset(
         "trl.trainer.SFTTrainer",
     }
 )
+# Libraries whose `...Trainer` classes are Hugging Face Trainer subclasses that keep its default
+# optimizer: trl (SFT, DPO, KTO, ORPO, reward, PPO...), sentence-transformers.
+_HF_TRAINER_PACKAGES = ("trl.", "sentence_transformers.")
+
+
+def is_hf_trainer(qualname: str | None) -> bool:
+    if qualname is None:
+        return False
+    if qualname in HF_TRAINERS:
+        return True
+    last = qualname.rsplit(".", 1)[-1]
+    return (
+        qualname.startswith(_HF_TRAINER_PACKAGES)
+        and last.endswith("Trainer")
+        and last not in {"Trainer", "BaseTrainer"}
+    )
+
+
+# trl's `get_peft_config(model_args)` is None unless `--use_peft` (off by default).
+PEFT_CONFIG_FROM_FLAGS = frozenset({"trl.get_peft_config", "trl.trainer.utils.get_peft_config"})
+
 # The methods of a Trainer subclass that replace the default optimizer.
 TRAINER_OPTIMIZER_OVERRIDES = frozenset({"create_optimizer", "create_optimizer_and_scheduler"})
 
@@ -125,12 +162,24 @@ MODEL_WRAPPER_CALLS = frozenset(
 
 # PEFT and friends freeze the base model: a script that calls them has a freeze.
 FREEZING_CALLS = frozenset(
-    {"get_peft_model", "prepare_model_for_kbit_training", "prepare_model_for_int8_training"}
+    {
+        "get_peft_model",
+        "prepare_model_for_kbit_training",
+        "prepare_model_for_int8_training",
+        "add_adapter",  # transformers' PEFT integration: `model.add_adapter(lora_config)`
+        "train_adapter",  # adapters / adapter-transformers
+    }
 )
+# loralib's `mark_only_lora_as_trainable`, lit-llama's `mark_only_adapter_as_trainable`...
+_MARK_ONLY = re.compile(r"mark_only_\w+_as_trainable$")
 # Calls whose name contains "freeze" without freezing any weights.
 NOT_FREEZING_CALLS = frozenset({"freeze_support"})
 
 
 def is_freezing_call(name: str) -> bool:
     """PEFT's wrappers, and anything named for freezing (`model.freeze()`, `freeze_lower(m)`)."""
-    return name in FREEZING_CALLS or ("freeze" in name.lower() and name not in NOT_FREEZING_CALLS)
+    return (
+        name in FREEZING_CALLS
+        or _MARK_ONLY.match(name) is not None
+        or ("freeze" in name.lower() and name not in NOT_FREEZING_CALLS)
+    )

@@ -95,7 +95,8 @@ def interpret(script: Script, resolver: Resolver) -> Events:
     machine = _Machine(script, resolver, events)
     machine.run_scope(script.module_scope, script.module.body, {})
     for site in script.calls:
-        if not catalog.is_optimizer(site.qualname) or site.node in machine.built_nodes:
+        built = site.node in machine.built_nodes
+        if built or not script.is_optimizer_call(site.node, site.qualname):
             continue
         scope = site.scope
         if scope.kind == "function" and isinstance(scope.node, cst.FunctionDef):
@@ -402,7 +403,7 @@ class _Machine:
         self.events.seen.add(id(node))
         func = node.func
         qualname = self.script.imports.qualify(func)
-        if catalog.is_optimizer(qualname):
+        if self.script.is_optimizer_call(node, qualname):
             return self._build_optimizer(node, qualname or "", frame)
         name = last_name(func)
         if isinstance(func, cst.Attribute):

@@ -52,6 +52,7 @@ class ImportTable:
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
+        self.star_modules: list[str] = []  # `from config import *`: names may come from these
 
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -64,13 +65,18 @@ class ImportTable:
                 self._names[top] = top
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
-        if node.relative or isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
+            self.star_modules.append("." * len(node.relative) + module_name(node.module))
             return
-        module = module_name(node.module)
+        # a relative import keeps its dots (`.models.Net`): the project resolves it from the
+        # importing file's package, and no library name starts with a dot
+        dots = "." * len(node.relative)
+        module = dots + module_name(node.module)
         for alias in node.names:
             name = module_name(alias.name)
             local = module_name(alias.asname.name) if alias.asname else name  # type: ignore[arg-type]
-            self._names[local] = f"{module}.{name}"
+            joined = f"{module}.{name}" if module and not module.endswith(".") else module + name
+            self._names[local] = joined
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._names.items())
@@ -81,8 +87,10 @@ class ImportTable:
     def qualify(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of an imported thing, or None when the head is not imported."""
         name = dotted(node)
-        if name is None:
-            return None
+        return self.qualify_name(name) if name is not None else None
+
+    def qualify_name(self, name: str) -> str | None:
+        """`optim.AdamW` -> `torch.optim.AdamW` when `optim` is imported, else None."""
         head, _, rest = name.partition(".")
         full = self._names.get(head)
         if full is None:

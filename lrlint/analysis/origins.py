@@ -52,10 +52,15 @@ def _is_literal_none(node: cst.BaseExpression | None) -> bool:
 
 
 class Resolver:
-    def __init__(self, script: Script) -> None:
-        self.script = script
+    def __init__(self, script: Script, reach: bool = False) -> None:
+        self.script = script  # the checked file; the scopes it meets may be in other modules
+        # whether names imported from the project's other modules are followed into them: only
+        # for the decisive question (what a model at an optimizer or Trainer is), since each
+        # module followed costs a parse
+        self.reach = reach and script.project is not None
         self._active: set[tuple[int, int, int | None]] = set()  # recursion guard
-        self._classes: dict[str, Resolution] = {}
+        self._classes: dict[int, Resolution] = {}
+        self._params: dict[tuple[int, str], Resolution] = {}
 
     # ---- the public questions -----------------------------------------------------------------
     def origin(
@@ -125,6 +130,17 @@ class Resolver:
             while current is not None and current.kind == "class":
                 current = current.parent
             bound_seq = _ENDLESS
+        return self._imported(name, scope)
+
+    def _imported(self, name: str, scope: Scope) -> Resolution:
+        """A name bound by no assignment: a value another module of the project defines."""
+        if not self.reach:
+            return UNKNOWN
+        script = scope.script or self.script
+        found = script.imported(name)
+        if found is not None and found.kind == "value" and found.expr is not None:
+            assert found.scope is not None
+            return self.resolve(found.expr, found.scope, found.seq)
         return UNKNOWN
 
     def _binding(self, binding: Binding, scope: Scope) -> Resolution:
@@ -133,21 +149,38 @@ class Resolver:
         return self.resolve(binding.value, scope, binding.seq, binding.unpack)
 
     def _state_dict_loaded(self, name: str, scope: Scope, seq: float) -> bool:
+        script = scope.script or self.script
         return any(
             receiver == name and load_seq < seq
-            for receiver, load_scope, load_seq in self.script.state_dict_loads
+            for receiver, load_scope, load_seq in script.state_dict_loads
             if load_scope is scope or seq == _ENDLESS
         )
 
     def _param(self, function: Scope, name: str) -> Resolution:
-        """A parameter is whatever the call sites in this file pass for it."""
+        """A parameter is whatever the call sites pass for it: in its own module, and, for the
+        decisive question (`reach`), in the scripts beside it (`Project.callers`)."""
+        key = (id(function), name)
+        if key not in self._params:
+            self._params[key] = UNKNOWN  # a parameter that reaches itself: unknown
+            self._params[key] = self._param_sites(function, name)
+        return self._params[key]
+
+    def _param_sites(self, function: Scope, name: str) -> Resolution:
         index = function.params.index(name)
         if function.owner is not None and function.params and function.params[0] in {"self", "cls"}:
             index -= 1
+        script = function.script or self.script
+        called = function.owner.name if function.name == "__init__" and function.owner else None
+        sites = [
+            site for site in script.calls if last_name(site.node.func) in {function.name, called}
+        ]
+        if self.reach and script.project is not None:
+            # the scripts beside a helper's module that call it (`__init__` by its class name)
+            target = function.owner.scope if called and function.owner else function
+            if target.parent is script.module_scope:
+                sites += [site for _, site in script.project.callers(target)]
         found: list[Resolution] = []
-        for site in self.script.calls:
-            if last_name(site.node.func) != function.name:
-                continue
+        for site in sites:
             arg = keyword_arg(site.node, name)
             if arg is None and index >= 0:
                 arg = positional_arg(site.node, index)
@@ -159,42 +192,44 @@ class Resolver:
     def instance(self, info: ClassInfo) -> Resolution:
         """An instance of a class in this file: pretrained if a method assigns a pretrained model
         to `self`, a scratch model if it is an nn.Module, else not a model."""
-        cached = self._classes.get(info.name)
+        cached = self._classes.get(id(info))
         if cached is not None:
             return cached
-        self._classes[info.name] = UNKNOWN  # cycle guard
+        self._classes[id(info)] = UNKNOWN  # cycle guard
         origin = Origin.SCRATCH if self._is_module_class(info) else Origin.NOT_MODEL
         if any(self.self_attr(info, attr).origin == Origin.PRETRAINED for attr in info.self_attrs):
             origin = Origin.PRETRAINED
-        for base in info.bases:
-            base_info = self.script.classes.get(base)
-            if base_info is not None and base_info is not info:
-                origin = max(origin, self.instance(base_info).origin)
-        self._classes[info.name] = Resolution(origin, info)
-        return self._classes[info.name]
+        for base_info in self._bases(info):
+            origin = max(origin, self.instance(base_info).origin)
+        self._classes[id(info)] = Resolution(origin, info)
+        return self._classes[id(info)]
 
-    def _is_module_class(self, info: ClassInfo) -> bool:
-        for base in info.bases:
-            if catalog.is_torch_module_base(base) or base.split(".")[-1] == "Module":
-                return True
-            base_info = self.script.classes.get(base)
-            if base_info is not None and base_info is not info and self._is_module_class(base_info):
-                return True
-        return False
+    def _bases(self, info: ClassInfo) -> list[ClassInfo]:
+        script = info.scope.script or self.script
+        if self.reach:
+            return script.bases_of(info)
+        return [script.classes[b] for b in info.bases if script.classes.get(b) not in (None, info)]
+
+    def _is_module_class(self, info: ClassInfo, depth: int = 0) -> bool:
+        if any(
+            catalog.is_torch_module_base(base) or base.split(".")[-1] == "Module"
+            for base in info.bases
+        ):
+            return True
+        return depth < 8 and any(self._is_module_class(b, depth + 1) for b in self._bases(info))
 
     def self_attr(self, info: ClassInfo, attr: str) -> Resolution:
         """What `self.<attr>` holds in instances of a class of this script."""
         assigned = info.self_attrs.get(attr)
         if not assigned:
-            for base in info.bases:
-                base_info = self.script.classes.get(base)
-                if base_info is not None and base_info is not info:
-                    return self.self_attr(base_info, attr)
+            for base_info in self._bases(info):
+                return self.self_attr(base_info, attr)
             return UNKNOWN
         found = _best([self.resolve(value, scope, seq) for value, scope, seq in assigned])
+        script = info.scope.script or self.script
         if found.origin < Origin.PRETRAINED and any(
             receiver == f"self.{attr}" and load_scope.owner is info
-            for receiver, load_scope, _ in self.script.state_dict_loads
+            for receiver, load_scope, _ in script.state_dict_loads
         ):
             return Resolution(Origin.PRETRAINED, found.source)
         return found
@@ -203,7 +238,8 @@ class Resolver:
     def _call(self, call: cst.Call, scope: Scope, seq: float, unpack: int | None) -> Resolution:
         func = call.func
         name = last_name(func)
-        qualname = self.script.imports.qualify(func)
+        script = scope.script or self.script
+        qualname = script.imports.qualify(func)
         receiver = func.value if isinstance(func, cst.Attribute) else None
 
         weights = self._weights_origin(call, name, qualname, receiver)
@@ -216,12 +252,18 @@ class Resolver:
             wrapped = wrapped or keyword_arg(call, "model") or positional_arg(call, 0)
             return self.resolve(wrapped, scope, seq) if wrapped is not None else UNKNOWN
         if isinstance(func, cst.Name) and qualname is None:
-            info = self.script.classes.get(func.value)
+            info = script.classes.get(func.value)
             if info is not None:
                 return self.instance(info)
-            functions = [f for f in self.script.functions.get(func.value, ()) if f.owner is None]
+            functions = [f for f in script.functions.get(func.value, ()) if f.owner is None]
             if functions:
                 return self._returns(functions[-1], unpack)
+        found = script.symbol(qualname) if qualname is not None and self.reach else None
+        if found is not None:  # a class or a function of another module of the project
+            if found.info is not None:
+                return self.instance(found.info)
+            if found.function is not None:
+                return self._returns(found.function, unpack)
         if qualname is not None and name and name[0].isupper():
             # an imported class called fresh (`BertModel(config)`, `Generator()`): new weights;
             # a function from another module (`load_model(...)`) stays unknown
@@ -262,6 +304,11 @@ class Resolver:
             ):
                 return Origin.PRETRAINED
             return Origin.SCRATCH
+        if qualname == "sentence_transformers.SentenceTransformer" and (
+            keyword_arg(call, "modules") is not None
+            or isinstance(positional_arg(call, 0), cst.List)
+        ):
+            return None  # assembled from modules the script builds, not loaded from the hub
         if qualname in {
             "torch.load",
             "torch.hub.load",

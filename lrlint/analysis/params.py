@@ -62,7 +62,7 @@ class _Reader:
         if isinstance(expr, cst.Call):
             return self._call(expr, scope, seq, depth)
         if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
-            return self._comprehension(expr, scope, seq)
+            return self._comprehension(expr, scope, seq, depth)
         if isinstance(expr, cst.Name):
             return self._name(expr.value, scope, seq, depth)
         if isinstance(expr, (cst.List, cst.Tuple)):
@@ -84,12 +84,18 @@ class _Reader:
         return None
 
     def _comprehension(
-        self, expr: cst.ListComp | cst.GeneratorExp, scope: Scope, seq: float
+        self, expr: cst.ListComp | cst.GeneratorExp, scope: Scope, seq: float, depth: int
     ) -> Uniform | None:
         loop = expr.for_in
-        if loop.inner_for_in is not None or not all(_only_requires_grad(c.test) for c in loop.ifs):
+        if loop.inner_for_in is not None or not all(_keeps_the_model(c.test) for c in loop.ifs):
             return None
-        source = loop.iter
+        return self._source(loop.iter, scope, seq, depth)
+
+    def _source(
+        self, source: cst.BaseExpression, scope: Scope, seq: float, depth: int
+    ) -> Uniform | None:
+        """What a comprehension iterates: `model.named_parameters()`, or a name bound to it
+        (`param_optimizer = list(model.named_parameters())`)."""
         if (
             isinstance(source, cst.Call)
             and last_name(source.func) in _PARAM_METHODS
@@ -97,6 +103,8 @@ class _Reader:
         ):
             model = whole_model(source.func.value)
             return Uniform(model, scope, seq) if model is not None else None
+        if isinstance(source, cst.Name):
+            return self.read(source, scope, seq, depth + 1)
         return None
 
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
@@ -136,15 +144,7 @@ class _Reader:
     def _group_source(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> Uniform | None:
         """The model whose full parameter list a group filters (by name, for weight decay)."""
         if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
-            source = expr.for_in.iter
-            if (
-                isinstance(source, cst.Call)
-                and isinstance(source.func, cst.Attribute)
-                and last_name(source.func) in _PARAM_METHODS
-            ):
-                model = whole_model(source.func.value)
-                return Uniform(model, scope, seq) if model is not None else None
-            return None
+            return self._source(expr.for_in.iter, scope, seq, depth=1)
         return self.read(expr, scope, seq, depth=1)
 
 
@@ -167,6 +167,17 @@ def _dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | Non
             items[arg.keyword.value] = arg.value
         return items
     return None
+
+
+def _keeps_the_model(test: cst.BaseExpression) -> bool:
+    """A comprehension's filter that keeps the model: trainable parameters, or all but a few
+    named ones (`if "pooler" not in n`, `if not any(nd in n for nd in skip)`); a filter that
+    selects by name (`if "classifier" in n`) takes a part."""
+    if _only_requires_grad(test):
+        return True
+    if isinstance(test, cst.Comparison):
+        return all(isinstance(c.operator, cst.NotIn) for c in test.comparisons)
+    return isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
 
 
 def _only_requires_grad(test: cst.BaseExpression) -> bool:

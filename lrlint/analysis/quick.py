@@ -10,46 +10,145 @@ None means the code does not parse: LibCST then reports the error (LR900).
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Callable
 
 from lrlint.analysis import catalog
 
-_TRAINERS = catalog.HF_TRAINERS | catalog.LIGHTNING_TRAINERS
+# (module, level, name) of a `from module import name` -> whether that name, in that module of
+# the project, could build an optimizer or a trainer (its text passes the prefilter's first stage)
+BuildsElsewhere = Callable[[str, int, str], bool]
 
 
-def builds_optimizer_or_trainer(text: str) -> bool | None:
+def _is_trainer(qualname: str | None) -> bool:
+    return catalog.is_hf_trainer(qualname) or qualname in catalog.LIGHTNING_TRAINERS
+
+
+def builds_optimizer_or_trainer(text: str, elsewhere: BuildsElsewhere | None = None) -> bool | None:
+    """With `elsewhere`, a call of a function or class imported from another module of the
+    project counts when that module could build one: the helper that builds the optimizer, a
+    Trainer subclass defined there."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return None
-    names: dict[str, str] = {}
-    classes: dict[str, list[str]] = {}
-    calls: list[ast.expr] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            calls.append(node.func)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    names[top] = top
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        elif isinstance(node, ast.ClassDef):
-            classes[node.name] = [d for d in map(_dotted, node.bases) if d]
-    trainer_classes = _trainer_classes(classes, names)
-    for func in calls:
-        dotted = _dotted(func)
-        if dotted is None:
-            continue
-        if dotted in trainer_classes:
-            return True
-        qualname = _qualify(dotted, names)
-        if qualname is not None and (catalog.is_optimizer(qualname) or qualname in _TRAINERS):
-            return True
+    facts = _Facts(tree)
+    if facts.builds(facts.calls):
+        return True
+    if elsewhere is not None:
+        called = {d.split(".")[0] for d in map(_dotted, facts.calls) if d is not None}
+        imported = {facts.project_names[n] for n in called if n in facts.project_names}
+        return any(elsewhere(*found) for found in sorted(imported))
     return False
+
+
+def definition_builds(text: str, name: str) -> bool:
+    """Whether the module-level function or class `name` of a module's text builds a known
+    optimizer or trainer (a class: is one, or builds one in a method). A text CPython cannot
+    parse answers yes: the question is then left to the full pass."""
+    builders = _builders(text)
+    return builders is None or name in builders
+
+
+def definition_freezes(text: str, name: str) -> bool:
+    """Whether the module-level function `name` of a module's text calls a freezing function
+    (PEFT's `get_peft_model`, `mark_only_lora_as_trainable`, anything named for freezing) or
+    sets `requires_grad` to False."""
+    freezers = _freezers(text)
+    return freezers is not None and name in freezers
+
+
+@functools.lru_cache(maxsize=128)
+def _freezers(text: str) -> frozenset[str] | None:
+    if "requires_grad" not in text and "peft" not in text and "freeze" not in text.lower():
+        return frozenset()  # the words every freeze needs: most modules have none
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    found = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            _freezes(inner) for inner in ast.walk(node)
+        ):
+            found.add(node.name)
+    return frozenset(found)
+
+
+def _freezes(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        return catalog.is_freezing_call(name)
+    if isinstance(node, ast.Assign):
+        return (
+            any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and node.value.value is False
+        )
+    return False
+
+
+@functools.lru_cache(maxsize=128)
+def _builders(text: str) -> frozenset[str] | None:
+    """The module-level functions and classes of a module that build a known optimizer or
+    trainer, found in one walk of the module however many of its names are asked about
+    (texts come from the project's cache: the same string object, its hash kept)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    facts = _Facts(tree)
+    found = set(facts.built_on_known)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            calls = [n.func for n in ast.walk(node) if isinstance(n, ast.Call)]
+            if facts.builds(calls):
+                found.add(node.name)
+    return frozenset(found)
+
+
+class _Facts:
+    """The imports, classes and calls of a parsed module."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.names: dict[str, str] = {}
+        # name -> (module, level, its name there): what `from <module> import <name>` brings
+        self.project_names: dict[str, tuple[str, int, str]] = {}
+        classes: dict[str, list[str]] = {}
+        self.calls: list[ast.expr] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.append(node.func)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.names[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if node.module and not node.level:
+                        self.names[local] = f"{node.module}.{alias.name}"
+                    self.project_names[local] = (node.module or "", node.level, alias.name)
+            elif isinstance(node, ast.ClassDef):
+                classes[node.name] = [d for d in map(_dotted, node.bases) if d]
+        self.built_on_known = _trainer_classes(classes, self.names, _is_trainer)
+        self.built_on_known |= _trainer_classes(classes, self.names, catalog.is_optimizer_base)
+
+    def builds(self, calls: list[ast.expr]) -> bool:
+        for func in calls:
+            dotted = _dotted(func)
+            if dotted is None:
+                continue
+            if dotted in self.built_on_known:
+                return True
+            qualname = _qualify(dotted, self.names)
+            if qualname is not None and (catalog.is_optimizer(qualname) or _is_trainer(qualname)):
+                return True
+        return False
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -71,8 +170,11 @@ def _qualify(dotted: str, names: dict[str, str]) -> str | None:
     return f"{full}.{rest}" if rest else full
 
 
-def _trainer_classes(classes: dict[str, list[str]], names: dict[str, str]) -> set[str]:
-    """Classes of this file built (directly or through each other) on a known trainer."""
+def _trainer_classes(
+    classes: dict[str, list[str]], names: dict[str, str], known: Callable[[str | None], bool]
+) -> set[str]:
+    """Classes of this file built (directly or through each other) on a `known` base: a
+    trainer, or torch's Optimizer."""
     found: set[str] = set()
     changed = True
     while changed:
@@ -80,7 +182,7 @@ def _trainer_classes(classes: dict[str, list[str]], names: dict[str, str]) -> se
         for name, bases in classes.items():
             if name in found:
                 continue
-            if any(b in found or _qualify(b, names) in _TRAINERS for b in bases):
+            if any(b in found or known(_qualify(b, names)) for b in bases):
                 found.add(name)
                 changed = True
     return found

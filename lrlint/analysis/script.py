@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -20,6 +21,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from lrlint.analysis import catalog
 from lrlint.analysis.names import ImportTable, dotted, last_name
 from lrlint.analysis.walk import walk
+
+if TYPE_CHECKING:
+    from lrlint.project.modules import Project, Symbol
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Scope:
     owner: ClassInfo | None = None  # the class a method belongs to
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     returns: list[cst.BaseExpression] = field(default_factory=list)
+    script: Script | None = field(default=None, repr=False)  # the module it is in
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -72,6 +77,22 @@ class CallSite:
 class DataSize:
     count: int
     node: cst.CSTNode
+    literal: bool = False  # a list written out in the code (often a demo, not the data)
+
+
+# The names of helpers that load weights into a model passed to them.
+_LOADER_NAME = re.compile(
+    r"^(?:load_(?:checkpoint|weights|pretrained|state_dict|ckpt)\w*|\w*init_model|"
+    r"\w*load_\w*(?:checkpoint|weights|pretrained|ckpt)|load_model_weights)$"
+)
+
+# Calls that read a dataset from outside the code: beside them, a literal list of a few
+# sentences is a demo of inference, not the training data.
+_EXTERNAL_DATA_CALLS = frozenset(
+    {"load_dataset", "load_from_disk", "read_csv", "read_json", "read_parquet", "read_table",
+     "read_excel", "open", "glob", "listdir", "walk", "ImageFolder", "load_files", "urlretrieve",
+     "extractall", "from_csv", "from_json", "loadtxt", "load"}
+)  # fmt: skip
 
 
 # Names that say "this holds training examples" (for literal lists and slices).
@@ -115,11 +136,19 @@ _LOOP_TYPES = (cst.For, cst.While)
 class Script:
     """The facts of one parsed file."""
 
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        text: str,
+        path: Path | None = None,
+        project: Project | None = None,
+    ) -> None:
         self.module = module
         self.text = text
+        self.path = path  # the real path, when the text is a file's (project resolution)
+        self.project = project
         self.imports = ImportTable()
-        self.module_scope = Scope("module", "<module>", None, module)
+        self.module_scope = Scope("module", "<module>", None, module, script=self)
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, list[Scope]] = {}  # by name; methods included
         self.calls: list[CallSite] = []
@@ -130,17 +159,85 @@ class Script:
         # tree would cost as much as this whole pass)
         self.param_group_loops: list[cst.For] = []
         self.data_sizes: list[DataSize] = []
+        self.reads_external_data = False  # a call of _EXTERNAL_DATA_CALLS
         self.argparse_defaults: dict[str, cst.BaseExpression] = {}
         self.state_dict_loads: list[tuple[str, Scope, int]] = []  # (receiver, scope, seq)
         self.grown_names: set[tuple[int, str]] = set()  # (id(scope), name) appended to later
+        # (line, kind) of the uniform sites in a function, by id(function): see analysis.handoff
+        self.helper_sites: dict[int, list[tuple[int, str]]] = {}
 
     @classmethod
-    def parse(cls, text: str) -> Script:
-        """Raises libcst.ParserSyntaxError when the text is not valid Python."""
+    def parse(cls, text: str, path: Path | None = None, project: Project | None = None) -> Script:
+        """Raises libcst.ParserSyntaxError when the text is not valid Python. With a `project`,
+        names imported from the project's own modules resolve into them."""
         module = cst.parse_module(text)
-        script = cls(module, text)
+        script = cls(module, text, path, project)
         walk(module, _Collector(script))
+        if project is not None:
+            project.adopt(script)
         return script
+
+    @cached_property
+    def optimizer_classes(self) -> frozenset[str]:
+        """Classes of this file built (directly or through each other) on torch's `Optimizer`:
+        a project's own `BERTAdam(Optimizer)` is an optimizer like `torch.optim.AdamW`."""
+        found: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for name, info in self.classes.items():
+                if name not in found and any(
+                    base in found or catalog.is_optimizer_base(base) for base in info.bases
+                ):
+                    found.add(name)
+                    changed = True
+        return frozenset(found)
+
+    def is_optimizer_call(self, call: cst.Call, qualname: str | None) -> bool:
+        return catalog.is_optimizer(qualname) or (
+            isinstance(call.func, cst.Name) and call.func.value in self.optimizer_classes
+        )
+
+    # ---- names of other modules ---------------------------------------------------------------
+    def symbol(self, qualname: str | None) -> Symbol | None:
+        """What a qualified name (`models.Net`, `.utils.build`) is in the project, if it is the
+        project's."""
+        if qualname is None or self.project is None:
+            return None
+        return self.project.symbol(self, qualname)
+
+    def imported(self, name: str) -> Symbol | None:
+        """What a name this module imports (or star-imports) is in the project."""
+        if self.project is None:
+            return None
+        qualname = self.imports.qualify_name(name)
+        if qualname is not None:
+            return self.project.symbol(self, qualname)
+        for module in self.imports.star_modules:
+            found = self.project.symbol(
+                self, f"{module}.{name}" if module.strip(".") else module + name
+            )
+            if found is not None:
+                return found
+        return None
+
+    def class_named(self, name: str) -> ClassInfo | None:
+        """A class by its local or qualified name: defined here, or in a module of the project."""
+        info = self.classes.get(name)
+        if info is not None:
+            return info
+        found = self.symbol(name) if "." in name else self.imported(name)
+        return found.info if found is not None and found.kind == "class" else None
+
+    def bases_of(self, info: ClassInfo) -> list[ClassInfo]:
+        """The classes of the project that `info` derives from directly."""
+        script = info.scope.script or self
+        found = []
+        for base in info.bases:
+            base_info = script.class_named(base)
+            if base_info is not None and base_info is not info:
+                found.append(base_info)
+        return found
 
     @cached_property
     def _positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -260,7 +357,7 @@ class _Collector(cst.CSTVisitor):
             name = self.script.imports.qualify(arg.value) or dotted(arg.value)
             if name is not None:
                 bases.append(name)
-        scope = Scope("class", node.name.value, self.scope, node)
+        scope = Scope("class", node.name.value, self.scope, node, script=self.script)
         info = ClassInfo(node.name.value, bases, scope)
         self.script.classes[node.name.value] = info
         self.scope.bind(node.name.value, Binding(None, self._next()))
@@ -277,7 +374,15 @@ class _Collector(cst.CSTVisitor):
         params = [param.name.value for param in node.params.posonly_params]
         params += [param.name.value for param in node.params.params]
         params += [param.name.value for param in node.params.kwonly_params]
-        scope = Scope("function", node.name.value, self.scope, node, params=params, owner=owner)
+        scope = Scope(
+            "function",
+            node.name.value,
+            self.scope,
+            node,
+            params=params,
+            owner=owner,
+            script=self.script,
+        )
         if owner is not None:
             owner.methods[node.name.value] = scope
         self.script.functions.setdefault(node.name.value, []).append(scope)
@@ -358,7 +463,8 @@ class _Collector(cst.CSTVisitor):
             and len(value.elements) >= 2
             and all(_literal(element.value) for element in value.elements)
         ):
-            size = len(value.elements)
+            self.script.data_sizes.append(DataSize(len(value.elements), value, literal=True))
+            return
         if (
             size is None
             and isinstance(value, cst.Call)
@@ -400,11 +506,19 @@ class _Collector(cst.CSTVisitor):
             receiver_name = dotted(receiver)
             if receiver_name is not None:
                 script.state_dict_loads.append((receiver_name, self.scope, self.seq))
+        elif name is not None and _LOADER_NAME.search(name):
+            # a helper that loads a checkpoint into the model it is given:
+            # `torch_init_model(model, args.init_checkpoint)`, `load_checkpoint(fabric, model, p)`
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name) and arg.keyword is None:
+                    script.state_dict_loads.append((arg.value.value, self.scope, self.seq))
         if name in {"append", "extend", "insert"} and isinstance(receiver, cst.Name):
             script.grown_names.add((id(self.scope), receiver.value))
         if name == "add_argument":
             self._note_argparse(node)
         self._note_call_data_size(name, node)
+        if name in _EXTERNAL_DATA_CALLS:
+            self.script.reads_external_data = True
 
     @staticmethod
     def _freezes(name: str, node: cst.Call) -> bool:

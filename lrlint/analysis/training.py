@@ -7,7 +7,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from lrlint.analysis import catalog
+from lrlint.analysis import catalog, quick
 from lrlint.analysis.interpreter import interpret
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
@@ -16,16 +16,19 @@ from lrlint.depth import Tier
 
 
 class TrainingSetup:
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, assume_pretrained: bool = False) -> None:
         self.script = script
+        # a helper module read for a script that hands it a pretrained model (analysis.handoff)
+        self.assume_pretrained = assume_pretrained
         self.resolver = Resolver(script)
+        self._wide = Resolver(script, reach=True)  # follows the project's other modules
 
     def is_pretrained(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> bool:
         """Pretrained, or unknown in a file that loads pretrained weights (the model a helper
         receives is, in such a file, the one it loaded)."""
-        origin = self.resolver.origin(expr, scope, seq)
+        origin = self._wide.origin(expr, scope, seq)
         return origin == Origin.PRETRAINED or (
-            origin == Origin.UNKNOWN and self.resolver.loads_pretrained
+            origin == Origin.UNKNOWN and (self.assume_pretrained or self.resolver.loads_pretrained)
         )
 
     @cached_property
@@ -42,7 +45,7 @@ class TrainingSetup:
 
     @cached_property
     def optimizer_calls(self) -> list[CallSite]:
-        return [site for site in self.script.calls if catalog.is_optimizer(site.qualname)]
+        return [s for s in self.script.calls if self.script.is_optimizer_call(s.node, s.qualname)]
 
     @cached_property
     def hf_trainer_calls(self) -> list[CallSite]:
@@ -55,17 +58,42 @@ class TrainingSetup:
         LR002 stay quiet rather than guess. Freezing another model (a distillation teacher),
         or only a new head, does not count."""
         if not self.script.freezes:
-            return False
+            return self.freezes_elsewhere
         events = self.events
         if not self.freezing_fully_seen or events.opaque_freeze:
             return True
         frozen = events.frozen_at_end
         for optimizer in events.optimizers:
             if site is not None and optimizer.node is site:
-                models = {id(p.skeleton) for g in optimizer.groups for p in g.params}
-                frozen = frozenset(p for p in optimizer.frozen if id(p.skeleton) in models)
+                params = [p for g in optimizer.groups for p in g.params]
+                models = {id(p.skeleton) for p in params}
+                # a backbone frozen before a wrapper took it (`Classifier(bert)`) is the same
+                # weights under the wrapper's name for it: `encoder.x` is `bert.encoder.x`
+                wrapped = {p.name.split(".", 1)[1] for p in params if "." in p.name}
+                frozen = frozenset(
+                    p
+                    for p in optimizer.frozen
+                    if id(p.skeleton) in models or (p.name in wrapped and p not in params)
+                )
                 break
         return any(p.skeleton.depth(p.name).tier != Tier.HEAD for p in frozen)
+
+    @cached_property
+    def freezes_elsewhere(self) -> bool:
+        """Whether the script calls a function of another module of its project that freezes
+        (`create_and_prepare_model(...)` in `utils/peft_utils.py` wrapping `get_peft_model`):
+        a freeze we cannot follow, so it counts as one."""
+        project = self.script.project
+        if project is None:
+            return False
+        for site in self.script.calls:
+            if site.qualname is None:
+                continue
+            module = project.defining_module(self.script, site.qualname)
+            text = project.definition_text(module) if module is not None else None
+            if text is not None and quick.definition_freezes(text, site.qualname.split(".")[-1]):
+                return True
+        return False
 
     @cached_property
     def trains(self) -> bool:
@@ -86,33 +114,46 @@ class TrainingSetup:
         return found
 
     def hf_trainer_class(self, site: CallSite) -> ClassInfo | None:
-        """The subclass defined in this file that a Trainer call builds, if any."""
-        if isinstance(site.node.func, cst.Name):
-            return self.script.classes.get(site.node.func.value)
-        return None
+        """The subclass a Trainer call builds, when the project defines it: in this file, or in
+        another module of the project."""
+        func = site.node.func
+        if isinstance(func, cst.Name) and func.value in self.script.classes:
+            return self.script.classes[func.value]
+        qualname, project = site.qualname, self.script.project
+        if qualname is None or project is None or "Trainer" not in qualname.rsplit(".", 1)[-1]:
+            return None  # only a class named for a trainer is looked for in other modules
+        module = project.defining_module(self.script, qualname)
+        text = project.definition_text(module) if module is not None else None
+        if text is None or not quick.definition_builds(text, qualname.rsplit(".", 1)[-1]):
+            return None  # CPython's parser says it is no trainer: LibCST need not parse it
+        found = self.script.symbol(qualname)
+        return found.info if found is not None and found.kind == "class" else None
 
     def overrides_optimizer(self, info: ClassInfo | None) -> bool:
-        while info is not None:
-            if catalog.TRAINER_OPTIMIZER_OVERRIDES & info.methods.keys():
-                return True
-            info = next(
-                (self.script.classes[b] for b in info.bases if b in self.script.classes), None
-            )
-        return False
+        return any(
+            catalog.TRAINER_OPTIMIZER_OVERRIDES & ancestor.methods.keys()
+            for ancestor in self._lineage(info)
+        )
+
+    def _lineage(self, info: ClassInfo | None) -> list[ClassInfo]:
+        """`info` and the project's classes it derives from, nearest first."""
+        found: list[ClassInfo] = []
+        todo = [info] if info is not None else []
+        while todo and len(found) < 16:
+            current = todo.pop(0)
+            if any(current is seen for seen in found):
+                continue
+            found.append(current)
+            todo.extend((current.scope.script or self.script).bases_of(current))
+        return found
 
     def _is_hf_trainer_class(self, site: CallSite) -> bool:
-        if site.qualname in catalog.HF_TRAINERS:
+        if catalog.is_hf_trainer(site.qualname):
             return True
-        info = self.hf_trainer_class(site)
-        seen: set[str] = set()
-        while info is not None and info.name not in seen:
-            seen.add(info.name)
-            if any(base in catalog.HF_TRAINERS for base in info.bases):
-                return True
-            info = next(
-                (self.script.classes[b] for b in info.bases if b in self.script.classes), None
-            )
-        return False
+        return any(
+            any(catalog.is_hf_trainer(base) for base in ancestor.bases)
+            for ancestor in self._lineage(self.hf_trainer_class(site))
+        )
 
     def _is_trainer(self, expr: cst.BaseExpression, scope: Scope, seq: float, depth: int) -> bool:
         if depth > 4:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lrlint.analysis.names import keyword_arg, positional_arg
+from lrlint.analysis import catalog
+from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.params import uniform_params
 from lrlint.analysis.script import CallSite
 from lrlint.analysis.training import TrainingSetup
@@ -49,8 +50,8 @@ def _trainer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     optimizers = keyword_arg(call, "optimizers")
     if optimizers is not None and not _is_none_pair(optimizers):
         return None
-    if keyword_arg(call, "peft_config") is not None:  # TRL applies PEFT: the base is frozen
-        return None
+    if _applies_peft(setup, site, keyword_arg(call, "peft_config")):
+        return None  # TRL applies PEFT: the base is frozen
     if setup.overrides_optimizer(setup.hf_trainer_class(site)):
         return None
     model = keyword_arg(call, "model") or positional_arg(call, 0)
@@ -60,7 +61,9 @@ def _trainer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
             return None
         if init is None and not setup.resolver.loads_pretrained:
             return None
-    elif not setup.is_pretrained(model, site.scope, site.seq):
+    elif not (
+        setup.is_pretrained(model, site.scope, site.seq) or _names_checkpoint(setup, site, model)
+    ):
         return None
     lr, known = _training_arguments_lr(setup, site)
     return UniformSite(site, "trainer", model, lr, known)
@@ -81,6 +84,38 @@ def _training_arguments_lr(
     if isinstance(args, cst.Call):
         return keyword_arg(args, "learning_rate"), True
     return None, False
+
+
+def _applies_peft(setup: TrainingSetup, site: CallSite, config: cst.BaseExpression | None) -> bool:
+    """Whether TRL's `peft_config=` is a config: not None, not trl's `get_peft_config(args)`
+    (None unless `--use_peft`, which is off by default), directly or through a name."""
+    for _ in range(3):
+        if config is None or (isinstance(config, cst.Name) and config.value == "None"):
+            return False
+        if isinstance(config, cst.Call):
+            return setup.script.imports.qualify(config.func) not in catalog.PEFT_CONFIG_FROM_FLAGS
+        if not isinstance(config, cst.Name):
+            return True
+        binding = site.scope.reaching(config.value, site.seq) or (
+            setup.script.module_scope.reaching(config.value, float("inf"))
+        )
+        config = binding.value if binding is not None else None
+        if binding is None:
+            return True  # a parameter or a global we cannot see: assume a config
+    return True
+
+
+def _names_checkpoint(setup: TrainingSetup, site: CallSite, model: cst.BaseExpression) -> bool:
+    """TRL's and sentence-transformers' trainers load the model themselves from a checkpoint
+    name: `SFTTrainer(model="Qwen/Qwen2-0.5B")`, `model=model_args.model_name_or_path`."""
+    if not (site.qualname or "").startswith(("trl.", "sentence_transformers.")):
+        return False
+    if isinstance(model, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+        return True
+    name = last_name(model) if isinstance(model, cst.Name | cst.Attribute) else None
+    return name is not None and any(
+        word in name.lower() for word in ("name_or_path", "model_name", "model_id", "checkpoint")
+    )
 
 
 def _is_none_pair(node: cst.BaseExpression) -> bool:

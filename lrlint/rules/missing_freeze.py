@@ -19,8 +19,10 @@ class MissingFreeze(Rule):
         script = setup.script
         if context.num_examples is not None:
             size, source = context.num_examples, "as configured"
-        elif script.data_sizes:
-            largest = max(script.data_sizes, key=lambda data: data.count)
+        elif sizes := [
+            data for data in script.data_sizes if not (data.literal and script.reads_external_data)
+        ]:
+            largest = max(sizes, key=lambda data: data.count)
             size = largest.count
             source = f"from line {script.position(largest.node)[0]}"
         else:

@@ -9,7 +9,7 @@ from lrlint.analysis.names import last_name
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
 from lrlint.rules.base import Finding, Rule, RuleContext
 
-_ADVICE = (
+ADVICE = (
     "lower layers should move less: use discriminative learning rates "
     "(lrlint fix --strategy discriminative) or freeze the lower layers"
 )
@@ -36,7 +36,7 @@ def _message(context: RuleContext, uniform: UniformSite) -> str:
     if uniform.kind == "trainer":
         return (
             "Trainer builds its default optimizer: every layer of the pretrained model trains "
-            f"at learning_rate={rate}; {_ADVICE}, and pass the optimizer as "
+            f"at learning_rate={rate}; {ADVICE}, and pass the optimizer as "
             "optimizers=(optimizer, None)"
         )
     if rate is not None:
@@ -45,4 +45,4 @@ def _message(context: RuleContext, uniform: UniformSite) -> str:
         at = "the one lr given through **keyword arguments"
     else:
         at = f"{last_name(site.node.func)}'s default lr"
-    return f"every layer of the pretrained model trains at {at}; {_ADVICE}"
+    return f"every layer of the pretrained model trains at {at}; {ADVICE}"

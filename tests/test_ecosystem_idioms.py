@@ -1,0 +1,169 @@
+"""Idioms of real fine-tuning code that the ecosystem check showed lrlint missing or misreading,
+each written here as our own variation (never copied from the corpus): the libraries' trainers,
+optimizers and freezers, wrappers that receive their backbone, project-defined optimizers,
+checkpoint-loading helpers, and demo lists that are not the training data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import expected, findings
+
+ONLY = frozenset({"LR001"})
+
+FIRES = {
+    "trl trainer loading the model from a checkpoint name": """
+        from trl import DPOTrainer, DPOConfig
+        def main(model_args):
+            trainer = DPOTrainer(  # lrlint-expect: LR001
+                model=model_args.model_name_or_path,
+                args=DPOConfig("out"),
+            )
+            trainer.train()
+    """,
+    "trl trainer with peft_config from flags that are off by default": """
+        from transformers import AutoModelForCausalLM
+        from trl import KTOTrainer, KTOConfig, get_peft_config
+        def main(model_args):
+            policy = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+            peft_config = get_peft_config(model_args)
+            trainer = KTOTrainer(policy, args=KTOConfig("out"), peft_config=peft_config)  # lrlint-expect: LR001
+    """,
+    "sentence-transformers trainer over a hub model": """
+        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+        encoder = SentenceTransformer("intfloat/e5-small-v2")
+        trainer = SentenceTransformerTrainer(model=encoder, train_dataset=pairs)  # lrlint-expect: LR001
+    """,
+    "wrapper that receives its pretrained backbone through its constructor": """
+        import torch
+        from torch import nn
+        from transformers import ElectraModel
+        class Scorer(nn.Module):
+            def __init__(self, encoder, hidden=256):
+                super().__init__()
+                self.encoder = encoder
+                self.out = nn.Linear(hidden, 1)
+        backbone = ElectraModel.from_pretrained("google/electra-small-discriminator")
+        scorer = Scorer(backbone)
+        opt = torch.optim.Adam(scorer.parameters(), lr=3e-5)  # lrlint-expect: LR001
+    """,
+    "an optimizer class the project defines on torch's Optimizer": """
+        import torch
+        from torch.optim.optimizer import Optimizer
+        from transformers import AlbertForQuestionAnswering
+        class WarmAdam(Optimizer):
+            def __init__(self, params, lr, warmup=0.1):
+                super().__init__(params, dict(lr=lr))
+        model = AlbertForQuestionAnswering.from_pretrained("albert-base-v2")
+        optimizer = WarmAdam(model.parameters(), lr=3e-5)  # lrlint-expect: LR001
+    """,
+    "a checkpoint loaded by a helper named for it": """
+        import torch
+        from mylib.modeling import XLNetClassifier
+        def run(args):
+            net = XLNetClassifier(args.config)
+            load_checkpoint(net, args.init_checkpoint)
+            optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)  # lrlint-expect: LR001
+    """,
+    "a no_decay split over a list of named parameters with a part dropped by name": """
+        import torch
+        from transformers import DebertaV2ForTokenClassification
+        model = DebertaV2ForTokenClassification.from_pretrained("microsoft/deberta-v3-small")
+        named = list(model.named_parameters())
+        named = [item for item in named if "pooler" not in item[0]]
+        skip = ["bias", "LayerNorm.weight"]
+        groups = [
+            {"params": [p for n, p in named if not any(s in n for s in skip)], "weight_decay": 0.01},
+            {"params": [p for n, p in named if any(s in n for s in skip)], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=2e-5)  # lrlint-expect: LR001
+    """,
+    "the pre-transformers BertAdam": """
+        from pytorch_pretrained_bert import BertForSequenceClassification
+        from pytorch_pretrained_bert.optimization import BertAdam
+        model = BertForSequenceClassification.from_pretrained("bert-base-chinese", num_labels=10)
+        optimizer = BertAdam(model.parameters(), lr=5e-5, warmup=0.05, t_total=1000)  # lrlint-expect: LR001
+    """,
+}
+
+QUIET = {
+    "trl trainer applying a LoRA config": """
+        from peft import LoraConfig
+        from trl import SFTTrainer
+        trainer = SFTTrainer(model="Qwen/Qwen2-0.5B", peft_config=LoraConfig(r=8))
+    """,
+    "loralib marks only the LoRA weights trainable": """
+        import torch
+        import loralib as lora
+        from transformers import GPT2LMHeadModel
+        model = GPT2LMHeadModel.from_pretrained("gpt2")
+        lora.mark_only_lora_as_trainable(model)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-4)
+    """,
+    "transformers' PEFT integration adds an adapter": """
+        import torch
+        from peft import LoraConfig
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained("facebook/opt-125m")
+        model.add_adapter(LoraConfig(r=4))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    """,
+    "a backbone frozen before the wrapper takes it": """
+        import torch
+        from torch import nn
+        from transformers import AutoModel
+        class Head(nn.Module):
+            def __init__(self, body):
+                super().__init__()
+                self.body = body
+                self.fc = nn.Linear(768, 2)
+        body = AutoModel.from_pretrained("distilroberta-base")
+        for weight in body.parameters():
+            weight.requires_grad = False
+        head = Head(body)
+        optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
+    """,
+    "a comprehension that selects a part by name": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-cased")
+        optimizer = torch.optim.AdamW(
+            [p for n, p in model.named_parameters() if "classifier" in n], lr=1e-3
+        )
+    """,
+    "sentence-transformers assembled from modules the script builds": """
+        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, models
+        words = models.WordEmbeddings.from_text_file("glove.6B.300d.txt.gz")
+        pool = models.Pooling(words.get_word_embedding_dimension())
+        encoder = SentenceTransformer(modules=[words, pool])
+        trainer = SentenceTransformerTrainer(model=encoder, train_dataset=pairs)
+    """,
+}
+
+
+@pytest.mark.parametrize("snippet", FIRES.values(), ids=FIRES.keys())
+def test_fires(snippet: str) -> None:
+    marks = expected(snippet)
+    assert marks, "a FIRES snippet must mark where LR001 is reported"
+    assert findings(snippet, ONLY) == marks
+
+
+@pytest.mark.parametrize("snippet", QUIET.values(), ids=QUIET.keys())
+def test_quiet(snippet: str) -> None:
+    assert findings(snippet, ONLY) == set()
+
+
+def test_a_demo_list_beside_a_loaded_dataset_is_not_the_training_data() -> None:
+    demo = """
+        import torch
+        from datasets import load_dataset
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained("cl-tohoku/bert-base-japanese")
+        sample_texts = ["good film", "bad film", "fine film"]
+        data = load_dataset("imdb")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """
+    assert findings(demo, frozenset({"LR002"})) == set()
+    # without a dataset read from outside the code, the list is all the script trains on
+    alone = demo.replace('        data = load_dataset("imdb")\n', "")
+    assert findings(alone, frozenset({"LR002"})) == {(4, "LR002")}

@@ -1,0 +1,261 @@
+"""Project resolution: a checked file's setup read through the other modules of its project, as
+Python would import them, and the result cache keyed on every file that was read."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lrlint.cache import Cache
+from lrlint.engine import CheckOptions, check_file, check_files
+from lrlint.project import layout
+from lrlint.project.modules import Project
+
+OPTIONS = CheckOptions(frozenset({"LR001", "LR002", "LR900"}))
+
+TRAIN_WITH_SUBCLASS = """
+    from transformers import AutoModelForSequenceClassification, TrainingArguments
+    from {module} import TextTrainer
+
+    def main(args):
+        model = AutoModelForSequenceClassification.from_pretrained(args.model_name_or_path)
+        trainer = TextTrainer(model=model, args=TrainingArguments("out"))
+        trainer.train()
+"""
+
+PLAIN_SUBCLASS = """
+    from transformers import Trainer
+
+    class TextTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False):
+            return super().compute_loss(model, inputs, return_outputs)
+"""
+
+OVERRIDING_SUBCLASS = """
+    import torch
+    from transformers import Trainer
+
+    class TextTrainer(Trainer):
+        def create_optimizer(self):
+            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-5)
+            return self.optimizer
+"""
+
+MODELS = """
+    from torch import nn
+    from transformers import AutoModel
+
+    class Classifier(nn.Module):
+        def __init__(self, name, num_labels):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(name)
+            self.head = nn.Linear(self.encoder.config.hidden_size, num_labels)
+"""
+
+TRAIN_WITH_MODEL_CLASS = """
+    import torch
+    from models import Classifier
+
+    model = Classifier("bert-base-uncased", 3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+"""
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+def _codes_at(path: Path) -> list[tuple[int, str]]:
+    result = check_file(str(path), OPTIONS, Project())
+    assert result.error is None
+    return [(d.line, d.code) for d in result.diagnostics]
+
+
+def test_a_trainer_subclass_from_another_module_keeps_the_default_optimizer(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "trainers.py": PLAIN_SUBCLASS,
+            "train.py": TRAIN_WITH_SUBCLASS.format(module="trainers"),
+        },
+    )
+    assert _codes_at(tmp_path / "train.py") == [(6, "LR001")]
+
+
+def test_a_trainer_subclass_that_builds_its_own_optimizer_elsewhere_is_quiet(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "trainers.py": OVERRIDING_SUBCLASS,
+            "train.py": TRAIN_WITH_SUBCLASS.format(module="trainers"),
+        },
+    )
+    assert _codes_at(tmp_path / "train.py") == []
+
+
+def test_relative_imports_inside_a_package_resolve(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "setup.cfg": "",
+            "src/textcls/__init__.py": "",
+            "src/textcls/training/__init__.py": "from .trainers import TextTrainer\n",
+            "src/textcls/training/trainers.py": PLAIN_SUBCLASS,
+            "src/textcls/run.py": TRAIN_WITH_SUBCLASS.format(module=".training"),
+        },
+    )
+    assert _codes_at(tmp_path / "src/textcls/run.py") == [(6, "LR001")]
+
+
+def test_a_model_class_of_another_module_that_loads_a_backbone_is_pretrained(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, {"models.py": MODELS, "train.py": TRAIN_WITH_MODEL_CLASS})
+    assert _codes_at(tmp_path / "train.py") == [(5, "LR001")]
+    # the same script alone: an imported class called fresh is a model built from scratch
+    from lrlint.engine import check_source
+
+    alone = check_source((tmp_path / "train.py").read_text(), "train.py", OPTIONS)
+    assert alone == []
+
+
+def test_the_result_depends_on_the_modules_it_read_and_the_cache_knows(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _write(
+        tmp_path, {"models.py": MODELS, "train.py": TRAIN_WITH_MODEL_CLASS, "other.py": "x = 1\n"}
+    )
+    train = str(tmp_path / "train.py")
+    result = check_file(train, OPTIONS, Project())
+    assert result.dependencies == [os.path.realpath(tmp_path / "models.py")]
+
+    cache = Cache(["test-project"], tmp_path_factory.mktemp("cache"))
+    [cold] = check_files([train], OPTIONS, 1, cache)
+    assert [d.code for d in cold.diagnostics] == ["LR001"]
+    assert cache.lookup(train) is not None
+    # the model class stops loading pretrained weights: the script's result must change
+    (tmp_path / "models.py").write_text(
+        textwrap.dedent(MODELS).replace("AutoModel.from_pretrained(name)", "nn.Linear(8, 8)"),
+        encoding="utf-8",
+    )
+    assert cache.lookup(train) is None
+    [warm] = check_files([train], OPTIONS, 1, cache)
+    assert warm.diagnostics == []
+
+
+def test_project_roots_and_module_files(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "src/pkg/__init__.py": "",
+            "src/pkg/models.py": "",
+            "src/pkg/sub/train.py": "",
+            "scripts/run.py": "",
+        },
+    )
+    (tmp_path / "vendored" / ".git").mkdir(parents=True)
+    (tmp_path / "vendored" / "lib.py").write_text("")
+    run = tmp_path / "scripts" / "run.py"
+    assert layout.project_root(run.parent) == tmp_path
+    assert layout.project_root(tmp_path / "vendored") == tmp_path / "vendored"  # a clone inside
+    assert layout.module_file(run, "pkg.models") == tmp_path / "src/pkg/models.py"
+    assert layout.module_file(run, "pkg") == tmp_path / "src/pkg/__init__.py"
+    train = tmp_path / "src/pkg/sub/train.py"
+    assert layout.module_file(train, "models", level=2) == tmp_path / "src/pkg/models.py"
+    assert layout.module_file(run, "torch") is None  # installed libraries are not the project
+    assert layout.split_relative("..models.Net") == (2, "models.Net")
+
+
+HELPER = """
+    import torch
+
+    def build_optimizer(model, lr):
+        skip = ("bias", "LayerNorm.weight")
+        named = list(model.named_parameters())
+        groups = [
+            {"params": [p for n, p in named if not any(s in n for s in skip)], "weight_decay": 0.01},
+            {"params": [p for n, p in named if any(s in n for s in skip)], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=lr)
+"""
+
+CALLER = """
+    from transformers import AutoModelForSequenceClassification
+    from optim_utils import build_optimizer
+
+    model = AutoModelForSequenceClassification.from_pretrained("roberta-base")
+    optimizer = build_optimizer(model, 2e-5)
+"""
+
+
+def test_a_helper_module_not_checked_is_reported_at_the_checked_call(tmp_path: Path) -> None:
+    _write(tmp_path, {".git/HEAD": "", "optim_utils.py": HELPER, "train.py": CALLER})
+    [result] = check_files([str(tmp_path / "train.py")], OPTIONS, 1)
+    [finding] = result.diagnostics
+    assert (finding.line, finding.code) == (5, "LR001")
+    assert "build_optimizer()" in finding.message and "optim_utils.py:10" in finding.message
+
+
+def test_a_checked_helper_module_reports_once_where_the_optimizer_is_built(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, {".git/HEAD": "", "optim_utils.py": HELPER, "train.py": CALLER})
+    paths = [str(tmp_path / "train.py"), str(tmp_path / "optim_utils.py")]
+    caller, helper = check_files(paths, OPTIONS, 1)
+    assert caller.diagnostics == []
+    assert [(d.line, d.code) for d in helper.diagnostics] == [(10, "LR001")]
+
+
+def test_a_helper_that_builds_nothing_is_not_reported(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            ".git/HEAD": "",
+            "optim_utils.py": "def build_optimizer(model, lr):\n    return None\n",
+            "train.py": CALLER,
+        },
+    )
+    [result] = check_files([str(tmp_path / "train.py")], OPTIONS, 1)
+    assert result.diagnostics == []
+
+
+def test_a_cached_caller_is_checked_again_when_its_helper_joins_the_run(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _write(tmp_path, {".git/HEAD": "", "optim_utils.py": HELPER, "train.py": CALLER})
+    cache = Cache(["test-through"], tmp_path_factory.mktemp("cache"))
+    train, helper = str(tmp_path / "train.py"), str(tmp_path / "optim_utils.py")
+    [alone] = check_files([train], OPTIONS, 1, cache)
+    assert [d.code for d in alone.diagnostics] == ["LR001"]
+    both = check_files([train, helper], OPTIONS, 1, cache)
+    assert [d.code for d in both[0].diagnostics] == []  # moved to the helper, not kept
+    assert [d.code for d in both[1].diagnostics] == ["LR001"]
+
+
+def test_a_caller_whose_name_resolves_nowhere_is_skipped(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            ".git/HEAD": "",
+            "optim_utils.py": HELPER,
+            "train.py": CALLER,
+            # names the helper's module and function, but imports them from elsewhere
+            "other.py": "import optim_utils\nfrom vendor import build_optimizer\n"
+            "build_optimizer(None, 1.0)\n",
+        },
+    )
+    [helper] = check_files([str(tmp_path / "optim_utils.py")], OPTIONS, 1)
+    assert helper.error is None
+    assert [(d.line, d.code) for d in helper.diagnostics] == [(10, "LR001")]
