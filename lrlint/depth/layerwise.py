@@ -108,7 +108,8 @@ def param_groups_by_depth(
             stems = {}
             for n, m in children:
                 match = re.fullmatch(r"(\D+?)_?(\d+)", n)
-                if match and is_block(m) and not has_embedding(m):
+                nested = next(m.children(), None) is not None
+                if match and nested and not has_embedding(m):
                     stems.setdefault(match[1], []).append((int(match[2]), n))
             named = sorted(max(stems.values(), key=len, default=[]))
             found = [
@@ -134,11 +135,10 @@ def param_groups_by_depth(
         while root and not has_embedding(modules[root]):
             root = root.rpartition(".")[0]
         cut = len(root) + 1 if root else 0
-        first = min(
-            i
-            for i, (n, _) in enumerate(every)
-            if any(under(n, b) for b in blocks)
-        )
+        inside = [
+            i for i, (n, _) in enumerate(every) if any(under(n, b) for b in blocks)
+        ]
+        first, below = inside[0], 0
         previous = {}  # the sibling with parameters registered just before
         for path, module in modules.items():
             last = None
@@ -156,8 +156,11 @@ def param_groups_by_depth(
             after = previous.get(owner) or ""
             norm = "Norm" in type(modules[owner]).__name__
             embedding_norm = norm and "embed" in after.lower()
+            between = first < i < inside[-1]
             if block is not None:
-                d = 1 + blocks[block]  # blocks: 1..count
+                d = below = 1 + blocks[block]  # blocks: 1..count
+            elif between and not any(under(b, child) for b in blocks):
+                d = below  # between two lists: with the block below
             elif not under(name, root):
                 d = count + 1 if "pool" in part.lower() else count + 2
             elif i < first or "embed" in name.lower() or embedding_norm:

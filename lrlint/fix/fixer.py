@@ -21,7 +21,7 @@ from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
-from lrlint.fix import codegen
+from lrlint.fix import anymodel, codegen
 from lrlint.fix.parts import ModelParts, PartsError, model_parts
 from lrlint.fix.rewrite import Edits, apply
 
@@ -90,8 +90,7 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
         key, uniform = pending[0]
         original_line = _original_line(text, script, uniform)
         try:
-            fixed_text = _fix_site(result.text, script, setup, uniform, options, strategy)
-            _verify(result.text, fixed_text, key)
+            fixed_text = _fix_any(result.text, script, setup, uniform, options, strategy, key)
         except _Refuse as refusal:
             refused_keys.add(key)
             result.refused.append(Refusal(original_line, str(refusal)))
@@ -132,6 +131,150 @@ def _original_line(original: str, script: Script, uniform: UniformSite) -> int:
         if candidate.strip() == code_line:
             return number
     return line
+
+
+def _fix_any(
+    text: str,
+    script: Script,
+    setup: TrainingSetup,
+    uniform: UniformSite,
+    options: FixOptions,
+    strategy: str,
+    key: tuple[str, int],
+) -> str:
+    """Today's groups where the file fixes the architecture; elsewhere (or where those cannot be
+    written) the function that finds depth at run time."""
+    if uniform.model is None:
+        raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
+    if anymodel.fixed_by_file(script, setup, uniform):
+        try:
+            fixed_text = _fix_site(text, script, setup, uniform, options, strategy)
+            _verify(text, fixed_text, key)
+            return fixed_text
+        except _Refuse:
+            pass  # the written function serves this model too
+    fixed_text = _runtime_site(script, uniform, options, strategy)
+    _verify(text, fixed_text, key)
+    return fixed_text
+
+
+def _blank_lines_after_function(text: str, name: str) -> str:
+    """Two blank lines after the written function, as PEP 8 and the formatters want."""
+    last = anymodel.source(name).rstrip("\n").rsplit("\n", 1)[-1].strip()
+    return re.sub(rf"(\n[ \t]*{re.escape(last)}\r?\n)(\r?\n)(?=[^\r\n])", r"\1\2\2", text, count=1)
+
+
+def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, strategy: str) -> str:
+    model_text = _unwrapped(script, uniform, script.code(uniform.model).strip())
+    call = uniform.site.node
+    try:
+        rate = _rate(script, uniform)
+    except _Refuse:
+        default = anymodel.default_rate(call) if uniform.kind == "optimizer" else None
+        if default is None or any(arg.star == "**" for arg in call.args):
+            raise
+        rate = codegen.Rate(codegen.number(default), default)
+    edits = Edits()
+    name, missing = anymodel.function_name(script, _bound_names(script))
+    fix = anymodel.RuntimeFix(
+        name, model_text, rate.expression, strategy, options.decay, options.layers
+    )
+    if uniform.kind == "trainer":
+        _runtime_trainer(edits, script, uniform, fix)
+    else:
+        params = anymodel.optimizer_params(script, call, model_text)
+        edits.params[call] = (fix.call(params), False)
+        if strategy == "gradual":
+            _runtime_gradual(edits, script, uniform, fix)
+    if missing:
+        anymodel.add_function(edits, script, name)
+        return _blank_lines_after_function(apply(script.module, edits).code, name)
+    return apply(script.module, edits).code
+
+
+def _runtime_trainer(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+) -> None:
+    call = uniform.site.node
+    optimizer_class = _adamw(script, edits)
+    optimizer = codegen.Names(_bound_names(script)).fresh("optimizer")
+    args = keyword_arg(call, "args") or positional_arg(call, 1)
+    if isinstance(args, cst.Name):
+        weight_decay = f"{args.value}.weight_decay"
+    else:
+        given = keyword_arg(args, "weight_decay") if isinstance(args, cst.Call) else None
+        weight_decay = script.code(given).strip() if given is not None else "0.0"
+    lines = [
+        "# The Trainer's default optimizer gives every layer one rate: build one whose rate",
+        "# rises with depth (biases and norms undecayed, as the Trainer does).",
+        f"{optimizer} = {optimizer_class}({fix.call(weight_decay=weight_decay)})",
+    ]
+    keywords = {"optimizers": f"({optimizer}, None)"}
+    if fix.strategy == "gradual":
+        if keyword_arg(call, "callbacks") is not None:
+            raise _Refuse(
+                "gradual unfreezing adds a TrainerCallback, and this Trainer already has "
+                "callbacks=: add it there by hand, or use --strategy discriminative"
+            )
+        base = _trainer_callback(script, edits)
+        callback = codegen.Names(_bound_names(script)).fresh("UnfreezeByEpoch")
+        lines = [
+            f"class {callback}({base}):",
+            '    """Gradual unfreezing: heads first, two epochs a stage (by lrlint fix)."""',
+            "",
+            "    def on_epoch_begin(self, args, state, control, model=None, **kwargs):",
+            f"        {fix.unfreeze('model', 'int(state.epoch or 0)')}",
+            "",
+            *lines,
+        ]
+        keywords["callbacks"] = f"[{callback}()]"
+    edits.before[call] = lines
+    edits.keywords[call] = keywords
+
+
+def _trainer_callback(script: Script, edits: Edits) -> str:
+    for local, qualname in script.imports.items():
+        if qualname == "transformers.TrainerCallback":
+            return local
+    for local, qualname in script.imports.items():
+        if qualname == "transformers":
+            return f"{local}.TrainerCallback"
+    edits.imports.append("from transformers import TrainerCallback")
+    return "TrainerCallback"
+
+
+def _runtime_gradual(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+) -> None:
+    site = uniform.site
+    owner = site.scope.owner
+    if owner is not None:
+        method = site.scope.node
+        if not isinstance(method, cst.FunctionDef) or method.name.value != "configure_optimizers":
+            raise _Refuse(
+                "gradual unfreezing inside a class needs an epoch hook: use --strategy "
+                "discriminative or freeze"
+            )
+        if "on_train_epoch_start" in owner.methods:
+            raise _Refuse(
+                "gradual unfreezing goes in on_train_epoch_start, which this module already "
+                "has: add the call there by hand, or use --strategy discriminative"
+            )
+        edits.before[method] = [
+            "def on_train_epoch_start(self):",
+            "    # gradual unfreezing: heads first, two epochs a stage (by lrlint fix)",
+            f"    {fix.unfreeze(fix.model, 'self.current_epoch')}",
+        ]
+        return
+    loop = _epoch_loop(script, site.scope, site.seq)
+    if loop is None:
+        raise _Refuse(
+            "no `for epoch in ...` loop after the optimizer in the same function: nothing "
+            "would call the unfreezing, and the lower layers would stay frozen; use "
+            "--strategy discriminative or freeze"
+        )
+    assert isinstance(loop.target, cst.Name)
+    edits.loop_top[loop] = fix.unfreeze(fix.model, loop.target.value)
 
 
 def _fix_site(
