@@ -136,7 +136,9 @@ def param_groups_by_depth(
             root = root.rpartition(".")[0]
         cut = len(root) + 1 if root else 0
         inside = [
-            i for i, (n, _) in enumerate(every) if any(under(n, b) for b in blocks)
+            i
+            for i, (n, _) in enumerate(every)
+            if any(under(n, b) for b in blocks)
         ]
         first, below = inside[0], 0
         previous = {}  # the sibling with parameters registered just before
