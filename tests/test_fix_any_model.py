@@ -11,6 +11,8 @@ must freeze and thaw what they say.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sys
 import textwrap
 import types
@@ -235,6 +237,7 @@ FORMS = {
 }
 
 
+@functools.cache
 def fixed(form: str, auto: str, strategy: str = "discriminative", **options: Any) -> str:
     text = textwrap.dedent(FORMS[form]).format(auto=auto).lstrip()
     result = fix_source(text, FixOptions(strategy=strategy, **options))
@@ -270,8 +273,8 @@ def check_groups(model: nn.Module, optimizer: Any, rate: float) -> list[dict]:
     by_depth = sorted(groups, key=lambda g: g["depth"])
     rates = [g["initial_lr"] if "initial_lr" in g else g["lr"] for g in by_depth]
     assert rates == sorted(rates)  # never falls with depth
-    inner = model if hasattr(model, "get_output_embeddings") else model.model  # Lightning
-    output = inner.get_output_embeddings()
+    inner = model if hasattr(model, "get_output_embeddings") else getattr(model, "model", None)
+    output = inner.get_output_embeddings() if inner is not None else None
     tied = output is not None and output.weight is inner.get_input_embeddings().weight
     # the new heads at the configured rate; an LM head tied to the embeddings is no new head,
     # and the top is then the backbone's final part, at half of it
@@ -366,7 +369,9 @@ def test_gradual_unfreezes_top_down_with_everything_in_the_optimizer(
 
     def trainable_at(epoch: int) -> set[int]:
         if form == "plain":
-            return {id(p) for p, on in zip(model.parameters(), space["seen"][epoch]) if on}
+            return {
+                id(p) for p, on in zip(model.parameters(), space["seen"][epoch], strict=True) if on
+            }
         if form == "trainer":
             callback = next(
                 c
@@ -382,7 +387,7 @@ def test_gradual_unfreezes_top_down_with_everything_in_the_optimizer(
 
     stages = [trainable_at(epoch) for epoch in (0, 2, 4)]
     assert stages[0] < stages[1] < stages[2] == held  # thawing grows, top-down
-    for before, after in zip(stages, stages[1:]):
+    for before, after in itertools.pairwise(stages):
         assert min(depth[i] for i in before) > max(depth[i] for i in after - before)
     if form == "plain":
         assert stages[0] == trainable_at(1)  # two epochs a stage

@@ -90,7 +90,7 @@ def param_groups_by_depth(
         return any("embed" in n.lower() for n in names)
 
     # blocks: children of the outermost lists of blocks, or layer1, layer2, ...
-    blocks, lists, count = {}, [], 0
+    blocks, lists, stages, count = {}, [], [], 0
     for path, module in modules.items():
         if any(under(path, b) for b in blocks):
             continue
@@ -116,6 +116,8 @@ def param_groups_by_depth(
                 (k, n) for k, (_, n) in enumerate(named) if len(named) > 1
             ]
             size = len(found)
+        if found and path not in lists:
+            stages.append(path)  # the module of layer1, layer2, ...
         for index, n in found:
             blocks[path + "." + n if path else n] = count + index
         count += size if found else 0
@@ -125,22 +127,29 @@ def param_groups_by_depth(
     if not blocks:
         warnings.warn("no list of blocks: one rate for all", stacklevel=2)
     else:
-        # the backbone: the lowest module above the blocks with embeddings
-        root = next(iter(blocks))
-        for b in blocks:
-            while not under(b, root):
-                root = root.rpartition(".")[0]
-        while root in blocks or root in lists:
-            root = root.rpartition(".")[0]
-        while root and not has_embedding(modules[root]):
-            root = root.rpartition(".")[0]
-        cut = len(root) + 1 if root else 0
         inside = [
             i
             for i, (n, _) in enumerate(every)
             if any(under(n, b) for b in blocks)
         ]
         first, below = inside[0], 0
+
+        def holds_input(path):  # parameters before the blocks: embeddings
+            module = modules[path]
+            early = any(under(n, path) for n, _ in every[:first])
+            pretrained = hasattr(module, "base_model_prefix")
+            return early and (has_embedding(module) or pretrained)
+
+        # the backbone: the lowest module above the blocks that holds the input
+        root = next(iter(blocks))
+        for b in blocks:
+            while not under(b, root):
+                root = root.rpartition(".")[0]
+        while root in blocks or root in lists:
+            root = root.rpartition(".")[0]
+        while root and root not in stages and not holds_input(root):
+            root = root.rpartition(".")[0]
+        cut = len(root) + 1 if root else 0
         previous = {}  # the sibling with parameters registered just before
         for path, module in modules.items():
             last = None
@@ -188,12 +197,12 @@ def param_groups_by_depth(
         for p in [tensors] if hasattr(tensors, "ndim") else tensors:
             d = depths.get(id(p), count + 2)
             upper = d > count // 2
-            if frozen is not None and d <= frozen:
-                p.requires_grad_(False)
-                continue
-            if epoch is not None:  # heads first, then upper blocks, then all
+            if frozen is not None or epoch is not None:  # freeze, or thaw
                 stage = 0 if d > count else 1 if upper else 2
-                p.requires_grad_(epoch >= 2 * stage)
+                on = d > frozen if epoch is None else epoch >= 2 * stage
+                p.requires_grad_(on)
+                if not on and epoch is None:
+                    continue  # frozen for good: out of the optimizer
             if decay is not None:
                 scale = decay ** max(0, count + 1 - d)
             else:
