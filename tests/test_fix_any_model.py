@@ -434,3 +434,35 @@ def test_t5_of_unknown_size_is_fixed_not_crashed() -> None:
     )
     result = fix_source(text, FixOptions())
     assert result.fixed and not result.refused
+
+
+def test_gradual_counts_epochs_of_a_loop_without_an_epoch_name(
+    checkpoints: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = textwrap.dedent(PLAIN_LOOP).format(auto="AutoModelForSequenceClassification")
+    text = text.replace("for epoch in range(args.epochs):", "for _ in range(args.epochs):")
+    result = fix_source(text.lstrip(), FixOptions(strategy="gradual"))
+    assert result.fixed and "for epoch, _ in enumerate(range(args.epochs)):" in result.text
+    space = run(result.text, checkpoints["bert"][1], tmp_path, monkeypatch)
+    trainable = [sum(on) for on in space["seen"]]
+    assert trainable[0] == trainable[1] < trainable[2] == trainable[3] < trainable[4]
+
+
+def test_gradual_joins_an_existing_epoch_hook_once() -> None:
+    text = textwrap.dedent(LIGHTNING).format(auto="AutoModel").lstrip()
+    text = text.replace(
+        "    def configure_optimizers(self):",
+        "    def on_train_epoch_start(self):\n        print('epoch')\n\n"
+        "    def configure_optimizers(self):",
+    )
+    text = text.replace(
+        "        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)",
+        "        if self.hparams.lr > 1e-3:\n"
+        "            return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)\n"
+        "        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)",
+    )
+    result = fix_source(text, FixOptions(strategy="gradual"))
+    assert len(result.fixed) == 2 and not result.refused
+    hook = "    def on_train_epoch_start(self):\n        param_groups_by_depth(self, epoch="
+    assert hook in result.text
+    assert result.text.count("epoch=self.current_epoch") == 1

@@ -248,33 +248,41 @@ def _runtime_gradual(
 ) -> None:
     site = uniform.site
     owner = site.scope.owner
-    if owner is not None:
-        method = site.scope.node
-        if not isinstance(method, cst.FunctionDef) or method.name.value != "configure_optimizers":
-            raise _Refuse(
-                "gradual unfreezing inside a class needs an epoch hook: use --strategy "
-                "discriminative or freeze"
-            )
-        if "on_train_epoch_start" in owner.methods:
-            raise _Refuse(
-                "gradual unfreezing goes in on_train_epoch_start, which this module already "
-                "has: add the call there by hand, or use --strategy discriminative"
-            )
+    method = site.scope.node
+    if (
+        owner is not None
+        and isinstance(method, cst.FunctionDef)
+        and method.name.value == "configure_optimizers"
+    ):
+        hook = owner.methods.get("on_train_epoch_start")
+        call = fix.unfreeze(fix.model, "self.current_epoch")
+        if hook is not None and call in script.code(hook.node):
+            return  # another optimizer of this module already thaws it
+        if hook is not None and isinstance(hook.node, cst.FunctionDef):
+            edits.body_top[hook.node] = f"{call}  # gradual unfreezing (by lrlint fix)"
+            return
         edits.before[method] = [
             "def on_train_epoch_start(self):",
             "    # gradual unfreezing: heads first, two epochs a stage (by lrlint fix)",
-            f"    {fix.unfreeze(fix.model, 'self.current_epoch')}",
+            f"    {call}",
         ]
         return
     loop = _epoch_loop(script, site.scope, site.seq)
     if loop is None:
         raise _Refuse(
-            "no `for epoch in ...` loop after the optimizer in the same function: nothing "
-            "would call the unfreezing, and the lower layers would stay frozen; use "
-            "--strategy discriminative or freeze"
+            "no epoch loop (`for epoch in ...`, or a loop over the epochs) after the optimizer "
+            "in the same function: nothing would call the unfreezing, and the lower layers "
+            "would stay frozen; use --strategy discriminative or freeze"
         )
-    assert isinstance(loop.target, cst.Name)
-    edits.loop_top[loop] = fix.unfreeze(fix.model, loop.target.value)
+    if fix.unfreeze(fix.model, "")[:-2] in script.code(loop.body):
+        return  # another optimizer already thaws the model in this loop
+    if isinstance(loop.target, cst.Name) and "epoch" in loop.target.value:
+        epoch = loop.target.value
+    else:  # `for _ in range(args.num_train_epochs)`: count the epochs
+        epoch = codegen.Names(_bound_names(script)).fresh("epoch")
+        edits.expressions[loop.target] = f"{epoch}, {script.code(loop.target).strip()}"
+        edits.expressions[loop.iter] = f"enumerate({script.code(loop.iter).strip()})"
+    edits.loop_top[loop] = fix.unfreeze(fix.model, epoch)
 
 
 def _fix_site(
@@ -443,6 +451,8 @@ def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Pl
             "would call the unfreezing, and the lower layers would stay frozen; use "
             "--strategy discriminative or freeze"
         )
+    if not (isinstance(loop.target, cst.Name) and "epoch" in loop.target.value):
+        raise _Refuse("the epoch loop has no epoch counter to call the unfreezing with")
     # the stages name the same modules as the groups; decay groups did not define the halves
     prelude = plan.tiered.prelude if plan.decay is not None else []
     statements, function = codegen.gradual_statements(plan.tiered, plan.names)
@@ -575,7 +585,7 @@ def _iterates_named_parameters(comprehension: cst.ListComp | cst.GeneratorExp) -
 def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
     """The first `for epoch in ...` loop after the optimizer in the same function or module."""
     body = scope.node.body.body if isinstance(scope.node, cst.FunctionDef) else script.module.body
-    finder = _EpochLoopFinder()
+    finder = _EpochLoopFinder(script, scope)
     for statement in body:
         statement.visit(finder)
         if finder.found is not None:
@@ -587,17 +597,30 @@ def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
 
 
 class _EpochLoopFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
+    """The first loop over epochs: `for epoch in ...`, or a loop whose iterable names the
+    epochs (`range(args.num_train_epochs)`, `train_iterator = trange(... epochs ...)`)."""
+
+    def __init__(self, script: Script | None = None, scope: Scope | None = None) -> None:
         self.found: cst.For | None = None
+        self.script = script
+        self.scope = scope
 
     def visit_For(self, node: cst.For) -> bool:
-        if (
-            self.found is None
-            and isinstance(node.target, cst.Name)
-            and "epoch" in node.target.value
-        ):
+        if self.found is None and self._over_epochs(node):
             self.found = node
         return self.found is None
+
+    def _over_epochs(self, node: cst.For) -> bool:
+        if isinstance(node.target, cst.Name) and "epoch" in node.target.value:
+            return True
+        if self.script is None or not isinstance(node.target, (cst.Name, cst.Tuple)):
+            return False
+        source = self.script.code(node.iter)
+        if isinstance(node.iter, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching(node.iter.value, float("inf"))
+            if binding is not None and binding.value is not None:
+                source = self.script.code(binding.value)
+        return "epoch" in source.lower()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # a loop in another function is not this scope's
