@@ -466,3 +466,36 @@ def test_gradual_joins_an_existing_epoch_hook_once() -> None:
     hook = "    def on_train_epoch_start(self):\n        param_groups_by_depth(self, epoch="
     assert hook in result.text
     assert result.text.count("epoch=self.current_epoch") == 1
+
+
+@pytest.mark.parametrize(
+    "checkpoint", ["'google/flan-t5-base'", "'t5-small'", "MODEL_NAME", "'google/mt5-small'"]
+)
+def test_t5_notebooks_are_fixed_without_an_internal_error(checkpoint: str) -> None:
+    import json
+
+    from lrlint.fix.notebooks import fix_text
+
+    cells = [
+        "import torch\nfrom transformers import T5ForConditionalGeneration\n",
+        "MODEL_NAME = input()\n" if checkpoint == "MODEL_NAME" else "# the model\n",
+        f"model = T5ForConditionalGeneration.from_pretrained({checkpoint})\n",
+        "optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)\n",
+    ]
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": c,
+                "outputs": [],
+                "execution_count": None,
+            }
+            for c in cells
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    outcome = fix_text(json.dumps(notebook, indent=1), FixOptions())
+    assert outcome.fixed == [(4, 1)] and not outcome.refused
