@@ -499,3 +499,41 @@ def test_t5_notebooks_are_fixed_without_an_internal_error(checkpoint: str) -> No
     }
     outcome = fix_text(json.dumps(notebook, indent=1), FixOptions())
     assert outcome.fixed == [(4, 1)] and not outcome.refused
+
+
+HELPER = """
+import torch
+from transformers import AutoModelForSequenceClassification
+
+
+def get_optimizer(model, lr):
+    no_decay = ["bias", "LayerNorm.weight"]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def main(name):
+    net = AutoModelForSequenceClassification.from_pretrained(name)
+    optimizer = get_optimizer(net, 2e-5)
+    for epoch in range(6):
+        seen.append([p.requires_grad for p in net.parameters()])
+    return net, optimizer
+
+
+model, optimizer = main(CHECKPOINT)
+"""
+
+
+def test_gradual_thaws_in_the_loop_that_calls_the_optimizer_helper(
+    checkpoints: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = fix_source(textwrap.dedent(HELPER).lstrip(), FixOptions(strategy="gradual"))
+    assert result.fixed and not result.refused, result.refused
+    assert "        param_groups_by_depth(net, epoch=epoch)\n" in result.text
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    trainable = [sum(on) for on in space["seen"]]
+    assert trainable[0] < trainable[2] < trainable[4] == len(space["seen"][0])
+    check_groups(space["model"], space["optimizer"], 2e-5)

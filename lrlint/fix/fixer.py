@@ -268,13 +268,21 @@ def _runtime_gradual(
         ]
         return
     loop = _epoch_loop(script, site.scope, site.seq)
+    if loop is None and owner is not None and fix.model.split(".")[0] == "self":
+        # the optimizer is built in one method (`configure_optimizer`), trained in another
+        for scope in owner.methods.values():
+            if scope is not site.scope and loop is None:
+                loop = _epoch_loop(script, scope, 0)
+    model = fix.model
+    if loop is None and owner is None and isinstance(site.scope.node, cst.FunctionDef):
+        loop, model = _caller_epoch_loop(script, site.scope.node, fix.model)
     if loop is None:
         raise _Refuse(
             "no epoch loop (`for epoch in ...`, or a loop over the epochs) after the optimizer "
             "in the same function: nothing would call the unfreezing, and the lower layers "
             "would stay frozen; use --strategy discriminative or freeze"
         )
-    if fix.unfreeze(fix.model, "")[:-2] in script.code(loop.body):
+    if fix.unfreeze(model, "")[:-2] in script.code(loop.body):
         return  # another optimizer already thaws the model in this loop
     if isinstance(loop.target, cst.Name) and "epoch" in loop.target.value:
         epoch = loop.target.value
@@ -282,7 +290,31 @@ def _runtime_gradual(
         epoch = codegen.Names(_bound_names(script)).fresh("epoch")
         edits.expressions[loop.target] = f"{epoch}, {script.code(loop.target).strip()}"
         edits.expressions[loop.iter] = f"enumerate({script.code(loop.iter).strip()})"
-    edits.loop_top[loop] = fix.unfreeze(fix.model, epoch)
+    edits.loop_top[loop] = fix.unfreeze(model, epoch)
+
+
+def _caller_epoch_loop(
+    script: Script, function: cst.FunctionDef, model: str
+) -> tuple[cst.For | None, str]:
+    """A helper that builds the optimizer (`get_optimizer(model)`) is trained where it is
+    called: the epoch loop after that call, and the caller's expression for the model."""
+    root, _, rest = model.partition(".")
+    names = [p.name.value for p in function.params.params]
+    if root not in names:
+        return None, model
+    index = names.index(root)
+    for site in script.calls:
+        call = site.node
+        if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+            continue
+        given = keyword_arg(call, root) or positional_arg(call, index)
+        if given is None:
+            continue
+        loop = _epoch_loop(script, site.scope, site.seq)
+        if loop is not None and script.position(loop)[0] > script.position(call)[0]:
+            expression = script.code(given).strip()
+            return loop, f"{expression}.{rest}" if rest else expression
+    return None, model
 
 
 def _fix_site(
