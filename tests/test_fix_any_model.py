@@ -537,3 +537,16 @@ def test_gradual_thaws_in_the_loop_that_calls_the_optimizer_helper(
     trainable = [sum(on) for on in space["seen"]]
     assert trainable[0] < trainable[2] < trainable[4] == len(space["seen"][0])
     check_groups(space["model"], space["optimizer"], 2e-5)
+
+
+def test_written_lines_fit_the_line_length() -> None:
+    text = textwrap.dedent(TRAINER).format(auto="AutoModelForSequenceClassification").lstrip()
+    text = text.replace("args = ", "training_arguments_for_this_run = ").replace(
+        "args=args", "args=training_arguments_for_this_run"
+    )
+    result = fix_source(text, FixOptions())
+    added = set(result.text.splitlines()) - set(text.splitlines())
+    # the statements the fix adds fit; the user's own Trainer(...) line only gains a keyword
+    added = {line for line in added if "Trainer(" not in line}
+    assert added and max(len(line) for line in added) <= 88
+    assert "optimizers=(optimizer, None)" in result.text

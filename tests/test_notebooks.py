@@ -316,7 +316,9 @@ def test_fix_command_on_a_notebook(tmp_path: Path) -> None:
 def test_fix_reports_what_it_cannot_fix_by_cell(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     # the lr comes through **settings: no rate to write groups with, even at run time
-    load = "import torch\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained('x')\n"
+    load = (
+        "import torch\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained('x')\n"
+    )
     kwargs = "x = 1\nopt = torch.optim.AdamW(model.parameters(), **settings)\n"
     path.write_text(cells(load, kwargs), encoding="utf-8")
     before = path.read_bytes()

@@ -35,6 +35,7 @@ DEFAULT_LR = {
     "RMSprop": 1e-2,
     "Adadelta": 1.0,
 }
+LINE_LENGTH = 88  # Black's and ruff's default: written lines stay within it
 FREEZE_SHARE = 0.75  # the seed's table: the bottom 9 of 12 blocks for under 100 examples
 
 
@@ -142,11 +143,11 @@ def function_name(script: Script, taken: set[str]) -> tuple[str, bool]:
 
 def add_function(edits: Edits, script: Script, name: str) -> None:
     """The function goes once into the file, after its imports, indented as the file is."""
-    text = source(name, _indent_unit(script.text))
+    text = source(name, indent_unit(script.text))
     edits.imports.append("\n\n" + text.rstrip("\n") + "\n\n")
 
 
-def _indent_unit(text: str) -> str:
+def indent_unit(text: str) -> str:
     for line in text.splitlines():
         stripped = line.lstrip(" \t")
         if stripped and line != stripped and not stripped.startswith("#"):
@@ -171,3 +172,39 @@ def optimizer_params(script: Script, call: cst.Call, model: str) -> str | None:
 
 def default_rate(call: cst.Call) -> float | None:
     return DEFAULT_LR.get(last_name(call.func) or "")
+
+
+def fit(head: str, call: str, tail: str, indent: str, unit: str) -> str:
+    """`head + call + tail` as one statement within LINE_LENGTH, wrapped as Black would:
+    the call's arguments on one continuation line, else one per line. Continuation lines are
+    written relative to the statement: LibCST indents them with the block they go into."""
+    text = f"{head}{call}{tail}"
+    if len(indent) + len(text) <= LINE_LENGTH:
+        return text
+    function, _, inner = call.partition("(")
+    inner = inner[:-1]
+    close = ")" + tail
+    if len(indent) + len(unit) + len(inner) <= LINE_LENGTH:
+        return f"{head}{function}(\n{unit}{inner}\n{close}"
+    args = [a.strip() for a in _split_arguments(inner)]
+    lines = "".join(f"{unit}{a},\n" for a in args)
+    return f"{head}{function}(\n{lines}{close}"
+
+
+def _split_arguments(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts

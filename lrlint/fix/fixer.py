@@ -183,13 +183,29 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
         _runtime_trainer(edits, script, uniform, fix)
     else:
         params = anymodel.optimizer_params(script, call, model_text)
-        edits.params[call] = (fix.call(params), False)
+        groups = fix.call(params)
+        line = script.text.splitlines()[script.position(call)[0] - 1]
+        argument = keyword_arg(call, "params") or positional_arg(call, 0)
+        assert argument is not None
+        width = len(line) - len(script.code(argument).strip()) + len(groups)
+        if width > anymodel.LINE_LENGTH:  # too long in the call: build the groups first
+            variable = codegen.Names(_bound_names(script)).fresh("param_groups")
+            indent = line[: len(line) - len(line.lstrip())]
+            unit = anymodel.indent_unit(script.text)
+            edits.before[call] = [anymodel.fit(f"{variable} = ", groups, "", indent, unit)]
+            groups = variable
+        edits.params[call] = (groups, False)
         if strategy == "gradual":
             _runtime_gradual(edits, script, uniform, fix)
     if missing:
         anymodel.add_function(edits, script, name)
         return _blank_lines_after_function(apply(script.module, edits).code, name)
     return apply(script.module, edits).code
+
+
+def _statement_indent(script: Script, node: cst.CSTNode) -> str:
+    line = script.text.splitlines()[script.position(node)[0] - 1]
+    return line[: len(line) - len(line.lstrip())]
 
 
 def _runtime_trainer(
@@ -207,8 +223,16 @@ def _runtime_trainer(
     lines = [
         "# The Trainer's default optimizer gives every layer one rate: build one whose rate",
         "# rises with depth (biases and norms undecayed, as the Trainer does).",
-        f"{optimizer} = {optimizer_class}({fix.call(weight_decay=weight_decay)})",
     ]
+    groups = fix.call(weight_decay=weight_decay)
+    indent = _statement_indent(script, call)
+    built = f"{optimizer} = {optimizer_class}({groups})"
+    if len(indent) + len(built) > anymodel.LINE_LENGTH:  # build the groups first
+        variable = codegen.Names(_bound_names(script)).fresh("param_groups")
+        unit = anymodel.indent_unit(script.text)
+        lines.append(anymodel.fit(f"{variable} = ", groups, "", indent, unit))
+        built = f"{optimizer} = {optimizer_class}({variable})"
+    lines.append(built)
     keywords = {"optimizers": f"({optimizer}, None)"}
     if fix.strategy == "gradual":
         if keyword_arg(call, "callbacks") is not None:
