@@ -550,3 +550,27 @@ def test_written_lines_fit_the_line_length() -> None:
     added = {line for line in added if "Trainer(" not in line}
     assert added and max(len(line) for line in added) <= 88
     assert "optimizers=(optimizer, None)" in result.text
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        "AutoModelForSequenceClassification.from_pretrained(args.model)",  # a flag with a default
+        'AutoModelForSequenceClassification.from_pretrained(os.environ["MODEL"])',
+        'AutoModelForSequenceClassification.from_pretrained(yaml.safe_load(f)["model"])',
+        "AutoModelForSequenceClassification.from_pretrained(cfg.model.name)",
+    ],
+)
+def test_a_checkpoint_named_at_run_time_never_gets_static_paths(load: str) -> None:
+    text = (
+        "import argparse, os, yaml\nimport torch\n"
+        "from transformers import AutoModelForSequenceClassification\n"
+        "parser = argparse.ArgumentParser()\n"
+        'parser.add_argument("--model", default="bert-base-cased")\n'
+        "args = parser.parse_args()\n"
+        f"model = {load}\n"
+        "optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+    )
+    result = fix_source(text, FixOptions())
+    assert result.fixed and "model.bert" not in result.text
+    assert "param_groups_by_depth(model, 2e-5)" in result.text
