@@ -574,3 +574,20 @@ def test_a_checkpoint_named_at_run_time_never_gets_static_paths(load: str) -> No
     result = fix_source(text, FixOptions())
     assert result.fixed and "model.bert" not in result.text
     assert "param_groups_by_depth(model, 2e-5)" in result.text
+
+
+def test_the_line_length_comes_from_the_projects_formatter(tmp_path: Path) -> None:
+    from lrlint.fix.anymodel import line_length
+
+    (tmp_path / "src").mkdir()
+    script = tmp_path / "src" / "train.py"
+    assert line_length(script) == 88
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 120\n")
+    assert line_length(script) == 120
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    assert line_length(script) == 100
+    text = textwrap.dedent(PLAIN_LOOP).format(auto="AutoModel").lstrip()
+    wide = fix_source(text, FixOptions(line_length=120)).text
+    narrow = fix_source(text, FixOptions(line_length=88)).text
+    assert "torch.optim.AdamW(param_groups_by_depth(model, args.lr), lr=args.lr" in wide
+    assert "param_groups = param_groups_by_depth(model, args.lr)\n" in narrow

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
@@ -174,17 +175,17 @@ def default_rate(call: cst.Call) -> float | None:
     return DEFAULT_LR.get(last_name(call.func) or "")
 
 
-def fit(head: str, call: str, tail: str, indent: str, unit: str) -> str:
-    """`head + call + tail` as one statement within LINE_LENGTH, wrapped as Black would:
+def fit(head: str, call: str, tail: str, indent: str, unit: str, limit: int = LINE_LENGTH) -> str:
+    """`head + call + tail` as one statement within `limit` columns, wrapped as Black would:
     the call's arguments on one continuation line, else one per line. Continuation lines are
     written relative to the statement: LibCST indents them with the block they go into."""
     text = f"{head}{call}{tail}"
-    if len(indent) + len(text) <= LINE_LENGTH:
+    if len(indent) + len(text) <= limit:
         return text
     function, _, inner = call.partition("(")
     inner = inner[:-1]
     close = ")" + tail
-    if len(indent) + len(unit) + len(inner) <= LINE_LENGTH:
+    if len(indent) + len(unit) + len(inner) <= limit:
         return f"{head}{function}(\n{unit}{inner}\n{close}"
     args = [a.strip() for a in _split_arguments(inner)]
     lines = "".join(f"{unit}{a},\n" for a in args)
@@ -208,3 +209,27 @@ def _split_arguments(text: str) -> list[str]:
             start = i + 1
     parts.append(text[start:])
     return parts
+
+
+def line_length(path: Path) -> int:
+    """The file's line length: `[tool.ruff]` or `[tool.black]` `line-length` in the nearest
+    pyproject.toml, else 88."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    for directory in [path.resolve().parent, *path.resolve().parents]:
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            tool = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return LINE_LENGTH
+        for name in ("ruff", "black"):
+            value = tool.get(name, {}).get("line-length")
+            if isinstance(value, int) and value > 0:
+                return value
+        return LINE_LENGTH
+    return LINE_LENGTH

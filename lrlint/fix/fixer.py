@@ -37,6 +37,7 @@ class FixOptions:
     decay: float | None = None  # per-layer geometric decay instead of the four tiers
     layers: int | None = None  # blocks to freeze (freeze strategy)
     num_examples: int | None = None  # for `auto`
+    line_length: int = 88  # what the written statements fit (the file's ruff/black setting)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
         name, model_text, rate.expression, strategy, options.decay, options.layers
     )
     if uniform.kind == "trainer":
-        _runtime_trainer(edits, script, uniform, fix)
+        _runtime_trainer(edits, script, uniform, fix, options.line_length)
     else:
         params = anymodel.optimizer_params(script, call, model_text)
         groups = fix.call(params)
@@ -188,11 +189,13 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
         argument = keyword_arg(call, "params") or positional_arg(call, 0)
         assert argument is not None
         width = len(line) - len(script.code(argument).strip()) + len(groups)
-        if width > anymodel.LINE_LENGTH:  # too long in the call: build the groups first
+        if width > options.line_length:  # too long in the call: build the groups first
             variable = codegen.Names(_bound_names(script)).fresh("param_groups")
             indent = line[: len(line) - len(line.lstrip())]
             unit = anymodel.indent_unit(script.text)
-            edits.before[call] = [anymodel.fit(f"{variable} = ", groups, "", indent, unit)]
+            edits.before[call] = [
+                anymodel.fit(f"{variable} = ", groups, "", indent, unit, options.line_length)
+            ]
             groups = variable
         edits.params[call] = (groups, False)
         if strategy == "gradual":
@@ -209,7 +212,7 @@ def _statement_indent(script: Script, node: cst.CSTNode) -> str:
 
 
 def _runtime_trainer(
-    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, limit: int
 ) -> None:
     call = uniform.site.node
     optimizer_class = _adamw(script, edits)
@@ -227,10 +230,10 @@ def _runtime_trainer(
     groups = fix.call(weight_decay=weight_decay)
     indent = _statement_indent(script, call)
     built = f"{optimizer} = {optimizer_class}({groups})"
-    if len(indent) + len(built) > anymodel.LINE_LENGTH:  # build the groups first
+    if len(indent) + len(built) > limit:  # build the groups first
         variable = codegen.Names(_bound_names(script)).fresh("param_groups")
         unit = anymodel.indent_unit(script.text)
-        lines.append(anymodel.fit(f"{variable} = ", groups, "", indent, unit))
+        lines.append(anymodel.fit(f"{variable} = ", groups, "", indent, unit, limit))
         built = f"{optimizer} = {optimizer_class}({variable})"
     lines.append(built)
     keywords = {"optimizers": f"({optimizer}, None)"}
