@@ -37,12 +37,9 @@ STRATEGIES = [
 ]
 # Combinations the fixer refuses on purpose: gradual unfreezing needs an epoch hook that
 # Trainer and Lightning own, and --decay cannot keep a weight-decay split.
-REFUSED = {
-    ("gradual", None, "trainer_script.py"),
-    ("gradual", None, "lightning_module.py"),
-    ("discriminative", 0.9, "accelerate_script.py"),
-    ("discriminative", 0.9, "trainer_script.py"),  # Trainer's no-decay split cannot be kept
-}
+# Where today's static groups cannot be written (gradual with a Trainer or in a LightningModule,
+# --decay over a no-decay split), the function that finds depth at run time is: no refusals.
+REFUSED: set[tuple[str, float | None, str]] = set()
 UNKNOWN_MODEL = """\
 import torch
 from transformers import AutoModel
@@ -153,23 +150,36 @@ def test_crlf_and_bom_survive_a_fix(tmp_path: Path) -> None:
 
 def test_unfixable_file_is_left_byte_for_byte(tmp_path: Path) -> None:
     path = tmp_path / "train.py"
-    path.write_text(UNKNOWN_MODEL)
+    path.write_text(
+        "import torch\nfrom transformers import AutoModel\n"
+        "model = AutoModel.from_pretrained('bert-base-uncased')\n"
+        "opt = torch.optim.AdamW(model.parameters(), **settings)\n"
+    )
     before = path.read_bytes()
     result = run("fix", str(path))
     assert result.exit_code == 1
-    assert "LR001 not fixed: cannot see the parameters of model.head" in result.stdout
+    assert "LR001 not fixed: the lr is passed through **keyword arguments" in result.stdout
     assert path.read_bytes() == before
 
 
-def test_default_lr_is_not_guessed() -> None:
+def test_a_module_lrlint_cannot_see_into_gets_the_run_time_function() -> None:
+    # the head comes from another file: no static group could name all of it, the function
+    # that walks the real model at run time can
+    result = fix_source(UNKNOWN_MODEL, FixOptions())
+    assert result.fixed and not result.refused
+    assert "param_groups_by_depth(model, 2e-5)" in result.text
+
+
+def test_default_lr_is_torchs_default_for_the_optimizer() -> None:
     code = (
         "import torch\nfrom transformers import AutoModel\n"
         "model = AutoModel.from_pretrained('bert-base-uncased')\n"
         "opt = torch.optim.AdamW(model.parameters())\n"
     )
     result = fix_source(code, FixOptions())
-    assert result.text == code
-    assert "default lr" in result.refused[0].reason
+    assert "torch.optim.AdamW(param_groups_by_depth(model, 0.001))" in result.text
+    unknown = code.replace("torch.optim.AdamW", "Lion")
+    assert fix_source(unknown, FixOptions()).text == unknown  # no default to read
 
 
 def test_file_that_does_not_parse_is_untouched(tmp_path: Path) -> None:
@@ -269,15 +279,16 @@ def test_an_lr_with_a_comment_keeps_its_comment() -> None:
     assert any(line.startswith("    ],") for line in lines)
 
 
-def test_tied_lm_head_is_refused_not_grouped_twice() -> None:
+def test_tied_lm_head_is_grouped_once_at_run_time() -> None:
+    # model.cls holds the tied word embeddings: a static group for it would hold them twice
     code = (
         "import torch\nfrom transformers import AutoModelForMaskedLM\n"
         'model = AutoModelForMaskedLM.from_pretrained("bert-base-uncased")\n'
         "opt = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
     )
     result = fix_source(code, FixOptions())
-    assert result.text == code
-    assert "tied" in result.refused[0].reason
+    assert result.fixed and "model.cls.parameters()" not in result.text
+    assert "param_groups_by_depth(model, 2e-5)" in result.text
 
 
 def test_data_parallel_groups_name_the_wrapped_module() -> None:

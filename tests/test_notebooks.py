@@ -315,8 +315,12 @@ def test_fix_command_on_a_notebook(tmp_path: Path) -> None:
 
 def test_fix_reports_what_it_cannot_fix_by_cell(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
-    unknown = "import torch\nfrom transformers import AutoModel\nfrom mylib import build\nmodel = build(AutoModel.from_pretrained('x'))\n"
-    path.write_text(cells(unknown, "x = 1\n" + UNIFORM), encoding="utf-8")
+    # the lr comes through **settings: no rate to write groups with, even at run time
+    load = (
+        "import torch\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained('x')\n"
+    )
+    kwargs = "x = 1\nopt = torch.optim.AdamW(model.parameters(), **settings)\n"
+    path.write_text(cells(load, kwargs), encoding="utf-8")
     before = path.read_bytes()
     result = run("fix", str(path))
     assert result.exit_code == 1

@@ -3,12 +3,14 @@ happened to every LR001 site."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lrlint import sources
+from lrlint.fix import anymodel
 from lrlint.fix.fixer import FixOptions, fix_source
 from lrlint.fix.notebooks import fix_text
 from lrlint.fix.writeback import WriteError, write_fixed
@@ -47,7 +49,8 @@ def fix_files(
             outcome.errors.append(f"{name}: {exc}")
             continue
         try:
-            result = fix_source(text.text, options)
+            length = anymodel.line_length(path)
+            result = fix_source(text.text, dataclasses.replace(options, line_length=length))
         except Exception as exc:  # a bug must not cost the user a file: nothing is written
             outcome.errors.append(f"{name}: internal error: {type(exc).__name__}: {exc}")
             continue
@@ -90,7 +93,8 @@ def _fix_notebook(
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
-        result = fix_text(text, options)
+        length = anymodel.line_length(Path(name))
+        result = fix_text(text, dataclasses.replace(options, line_length=length))
     except OSError as exc:
         outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
         return 0

@@ -21,7 +21,7 @@ from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
-from lrlint.fix import codegen
+from lrlint.fix import anymodel, codegen
 from lrlint.fix.parts import ModelParts, PartsError, model_parts
 from lrlint.fix.rewrite import Edits, apply
 
@@ -37,6 +37,7 @@ class FixOptions:
     decay: float | None = None  # per-layer geometric decay instead of the four tiers
     layers: int | None = None  # blocks to freeze (freeze strategy)
     num_examples: int | None = None  # for `auto`
+    line_length: int = 88  # what the written statements fit (the file's ruff/black setting)
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,7 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
         key, uniform = pending[0]
         original_line = _original_line(text, script, uniform)
         try:
-            fixed_text = _fix_site(result.text, script, setup, uniform, options, strategy)
-            _verify(result.text, fixed_text, key)
+            fixed_text = _fix_any(result.text, script, setup, uniform, options, strategy, key)
         except _Refuse as refusal:
             refused_keys.add(key)
             result.refused.append(Refusal(original_line, str(refusal)))
@@ -132,6 +132,216 @@ def _original_line(original: str, script: Script, uniform: UniformSite) -> int:
         if candidate.strip() == code_line:
             return number
     return line
+
+
+def _fix_any(
+    text: str,
+    script: Script,
+    setup: TrainingSetup,
+    uniform: UniformSite,
+    options: FixOptions,
+    strategy: str,
+    key: tuple[str, int],
+) -> str:
+    """Today's groups where the file fixes the architecture; elsewhere (or where those cannot be
+    written) the function that finds depth at run time."""
+    if uniform.model is None:
+        raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
+    if anymodel.fixed_by_file(script, setup, uniform):
+        try:
+            fixed_text = _fix_site(text, script, setup, uniform, options, strategy)
+            _verify(text, fixed_text, key)
+            return fixed_text
+        except _Refuse:
+            pass  # the written function serves this model too
+    fixed_text = _runtime_site(script, uniform, options, strategy)
+    _verify(text, fixed_text, key)
+    return fixed_text
+
+
+def _blank_lines_after_function(text: str, name: str) -> str:
+    """Two blank lines after the written function, as PEP 8 and the formatters want."""
+    last = anymodel.source(name).rstrip("\n").rsplit("\n", 1)[-1].strip()
+    return re.sub(rf"(\n[ \t]*{re.escape(last)}\r?\n)(\r?\n)(?=[^\r\n])", r"\1\2\2", text, count=1)
+
+
+def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, strategy: str) -> str:
+    model_text = _unwrapped(script, uniform, script.code(uniform.model).strip())
+    call = uniform.site.node
+    try:
+        rate = _rate(script, uniform)
+    except _Refuse:
+        default = anymodel.default_rate(call) if uniform.kind == "optimizer" else None
+        if default is None or any(arg.star == "**" for arg in call.args):
+            raise
+        rate = codegen.Rate(codegen.number(default), default)
+    edits = Edits()
+    name, missing = anymodel.function_name(script, _bound_names(script))
+    fix = anymodel.RuntimeFix(
+        name, model_text, rate.expression, strategy, options.decay, options.layers
+    )
+    if uniform.kind == "trainer":
+        _runtime_trainer(edits, script, uniform, fix, options.line_length)
+    else:
+        params = anymodel.optimizer_params(script, call, model_text)
+        groups = fix.call(params)
+        line = script.text.splitlines()[script.position(call)[0] - 1]
+        argument = keyword_arg(call, "params") or positional_arg(call, 0)
+        assert argument is not None
+        width = len(line) - len(script.code(argument).strip()) + len(groups)
+        if width > options.line_length:  # too long in the call: build the groups first
+            variable = codegen.Names(_bound_names(script)).fresh("param_groups")
+            indent = line[: len(line) - len(line.lstrip())]
+            unit = anymodel.indent_unit(script.text)
+            edits.before[call] = [
+                anymodel.fit(f"{variable} = ", groups, "", indent, unit, options.line_length)
+            ]
+            groups = variable
+        edits.params[call] = (groups, False)
+        if strategy == "gradual":
+            _runtime_gradual(edits, script, uniform, fix)
+    if missing:
+        anymodel.add_function(edits, script, name)
+        return _blank_lines_after_function(apply(script.module, edits).code, name)
+    return apply(script.module, edits).code
+
+
+def _statement_indent(script: Script, node: cst.CSTNode) -> str:
+    line = script.text.splitlines()[script.position(node)[0] - 1]
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _runtime_trainer(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, limit: int
+) -> None:
+    call = uniform.site.node
+    optimizer_class = _adamw(script, edits)
+    optimizer = codegen.Names(_bound_names(script)).fresh("optimizer")
+    args = keyword_arg(call, "args") or positional_arg(call, 1)
+    if isinstance(args, cst.Name):
+        weight_decay = f"{args.value}.weight_decay"
+    else:
+        given = keyword_arg(args, "weight_decay") if isinstance(args, cst.Call) else None
+        weight_decay = script.code(given).strip() if given is not None else "0.0"
+    lines = [
+        "# The Trainer's default optimizer gives every layer one rate: build one whose rate",
+        "# rises with depth (biases and norms undecayed, as the Trainer does).",
+    ]
+    groups = fix.call(weight_decay=weight_decay)
+    indent = _statement_indent(script, call)
+    built = f"{optimizer} = {optimizer_class}({groups})"
+    if len(indent) + len(built) > limit:  # build the groups first
+        variable = codegen.Names(_bound_names(script)).fresh("param_groups")
+        unit = anymodel.indent_unit(script.text)
+        lines.append(anymodel.fit(f"{variable} = ", groups, "", indent, unit, limit))
+        built = f"{optimizer} = {optimizer_class}({variable})"
+    lines.append(built)
+    keywords = {"optimizers": f"({optimizer}, None)"}
+    if fix.strategy == "gradual":
+        if keyword_arg(call, "callbacks") is not None:
+            raise _Refuse(
+                "gradual unfreezing adds a TrainerCallback, and this Trainer already has "
+                "callbacks=: add it there by hand, or use --strategy discriminative"
+            )
+        base = _trainer_callback(script, edits)
+        callback = codegen.Names(_bound_names(script)).fresh("UnfreezeByEpoch")
+        lines = [
+            f"class {callback}({base}):",
+            '    """Gradual unfreezing: heads first, two epochs a stage (by lrlint fix)."""',
+            "",
+            "    def on_epoch_begin(self, args, state, control, model=None, **kwargs):",
+            f"        {fix.unfreeze('model', 'int(state.epoch or 0)')}",
+            "",
+            *lines,
+        ]
+        keywords["callbacks"] = f"[{callback}()]"
+    edits.before[call] = lines
+    edits.keywords[call] = keywords
+
+
+def _trainer_callback(script: Script, edits: Edits) -> str:
+    for local, qualname in script.imports.items():
+        if qualname == "transformers.TrainerCallback":
+            return local
+    for local, qualname in script.imports.items():
+        if qualname == "transformers":
+            return f"{local}.TrainerCallback"
+    edits.imports.append("from transformers import TrainerCallback")
+    return "TrainerCallback"
+
+
+def _runtime_gradual(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+) -> None:
+    site = uniform.site
+    owner = site.scope.owner
+    method = site.scope.node
+    if (
+        owner is not None
+        and isinstance(method, cst.FunctionDef)
+        and method.name.value == "configure_optimizers"
+    ):
+        hook = owner.methods.get("on_train_epoch_start")
+        call = fix.unfreeze(fix.model, "self.current_epoch")
+        if hook is not None and call in script.code(hook.node):
+            return  # another optimizer of this module already thaws it
+        if hook is not None and isinstance(hook.node, cst.FunctionDef):
+            edits.body_top[hook.node] = f"{call}  # gradual unfreezing (by lrlint fix)"
+            return
+        edits.before[method] = [
+            "def on_train_epoch_start(self):",
+            "    # gradual unfreezing: heads first, two epochs a stage (by lrlint fix)",
+            f"    {call}",
+        ]
+        return
+    loop = _epoch_loop(script, site.scope, site.seq)
+    if loop is None and owner is not None and fix.model.split(".")[0] == "self":
+        # the optimizer is built in one method (`configure_optimizer`), trained in another
+        for scope in owner.methods.values():
+            if scope is not site.scope and loop is None:
+                loop = _epoch_loop(script, scope, 0)
+    model = fix.model
+    if loop is None and owner is None and isinstance(site.scope.node, cst.FunctionDef):
+        loop, model = _caller_epoch_loop(script, site.scope.node, fix.model)
+    if loop is None:
+        raise _Refuse(
+            "no epoch loop (`for epoch in ...`, or a loop over the epochs) after the optimizer "
+            "in the same function: nothing would call the unfreezing, and the lower layers "
+            "would stay frozen; use --strategy discriminative or freeze"
+        )
+    if fix.unfreeze(model, "")[:-2] in script.code(loop.body):
+        return  # another optimizer already thaws the model in this loop
+    if isinstance(loop.target, cst.Name) and "epoch" in loop.target.value:
+        epoch = loop.target.value
+    else:  # `for _ in range(args.num_train_epochs)`: count the epochs
+        epoch = codegen.Names(_bound_names(script)).fresh("epoch")
+        edits.expressions[loop.target] = f"{epoch}, {script.code(loop.target).strip()}"
+        edits.expressions[loop.iter] = f"enumerate({script.code(loop.iter).strip()})"
+    edits.loop_top[loop] = fix.unfreeze(model, epoch)
+
+
+def _caller_epoch_loop(
+    script: Script, function: cst.FunctionDef, model: str
+) -> tuple[cst.For | None, str]:
+    """A helper that builds the optimizer (`get_optimizer(model)`) is trained where it is
+    called: the epoch loop after that call, and the caller's expression for the model."""
+    root, _, rest = model.partition(".")
+    names = [p.name.value for p in function.params.params]
+    if root not in names:
+        return None, model
+    index = names.index(root)
+    for site in script.calls:
+        call = site.node
+        if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+            continue
+        given = keyword_arg(call, root) or positional_arg(call, index)
+        if given is None:
+            continue
+        loop = _epoch_loop(script, site.scope, site.seq)
+        if loop is not None and script.position(loop)[0] > script.position(call)[0]:
+            expression = script.code(given).strip()
+            return loop, f"{expression}.{rest}" if rest else expression
+    return None, model
 
 
 def _fix_site(
@@ -300,6 +510,8 @@ def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Pl
             "would call the unfreezing, and the lower layers would stay frozen; use "
             "--strategy discriminative or freeze"
         )
+    if not (isinstance(loop.target, cst.Name) and "epoch" in loop.target.value):
+        raise _Refuse("the epoch loop has no epoch counter to call the unfreezing with")
     # the stages name the same modules as the groups; decay groups did not define the halves
     prelude = plan.tiered.prelude if plan.decay is not None else []
     statements, function = codegen.gradual_statements(plan.tiered, plan.names)
@@ -432,7 +644,7 @@ def _iterates_named_parameters(comprehension: cst.ListComp | cst.GeneratorExp) -
 def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
     """The first `for epoch in ...` loop after the optimizer in the same function or module."""
     body = scope.node.body.body if isinstance(scope.node, cst.FunctionDef) else script.module.body
-    finder = _EpochLoopFinder()
+    finder = _EpochLoopFinder(script, scope)
     for statement in body:
         statement.visit(finder)
         if finder.found is not None:
@@ -444,17 +656,30 @@ def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
 
 
 class _EpochLoopFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
+    """The first loop over epochs: `for epoch in ...`, or a loop whose iterable names the
+    epochs (`range(args.num_train_epochs)`, `train_iterator = trange(... epochs ...)`)."""
+
+    def __init__(self, script: Script | None = None, scope: Scope | None = None) -> None:
         self.found: cst.For | None = None
+        self.script = script
+        self.scope = scope
 
     def visit_For(self, node: cst.For) -> bool:
-        if (
-            self.found is None
-            and isinstance(node.target, cst.Name)
-            and "epoch" in node.target.value
-        ):
+        if self.found is None and self._over_epochs(node):
             self.found = node
         return self.found is None
+
+    def _over_epochs(self, node: cst.For) -> bool:
+        if isinstance(node.target, cst.Name) and "epoch" in node.target.value:
+            return True
+        if self.script is None or not isinstance(node.target, (cst.Name, cst.Tuple)):
+            return False
+        source = self.script.code(node.iter)
+        if isinstance(node.iter, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching(node.iter.value, float("inf"))
+            if binding is not None and binding.value is not None:
+                source = self.script.code(binding.value)
+        return "epoch" in source.lower()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # a loop in another function is not this scope's

@@ -32,6 +32,13 @@ class PartsError(Exception):
 
 
 def model_parts(skeleton: Skeleton) -> ModelParts:
+    try:
+        return _model_parts(skeleton)
+    except ValueError as exc:  # a depth the skeleton cannot number (T5 of unknown size)
+        raise PartsError(str(exc)) from None
+
+
+def _model_parts(skeleton: Skeleton) -> ModelParts:
     parts = ModelParts(shared_blocks=skeleton.shared_blocks)
     stacks = sorted(skeleton.stack_sizes, key=lambda path: _first_index(skeleton, path))
     order = {name: index for index, name in enumerate(skeleton.names)}

@@ -23,6 +23,8 @@ class Edits:
     before: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
     # loop -> a statement to put first in its body
     loop_top: dict[cst.For, str] = field(default_factory=dict)
+    # function -> a statement to put first in its body (after its docstring)
+    body_top: dict[cst.FunctionDef, str] = field(default_factory=dict)
     imports: list[str] = field(default_factory=list)  # `import torch`, added once at the top
 
 
@@ -89,6 +91,8 @@ class _Editor(cst.CSTTransformer):
             node = _expression(replacement, self.module)
         if isinstance(original_node, cst.For) and original_node in self.edits.loop_top:
             node = self._loop_top(original_node, node)  # type: ignore[arg-type]
+        if isinstance(original_node, cst.FunctionDef) and original_node in self.edits.body_top:
+            node = self._body_top(original_node, node)  # type: ignore[arg-type]
         statements = self.before.get(original_node)
         if statements:
             return cst.FlattenSentinel(_prepend(statements, node))
@@ -120,6 +124,16 @@ class _Editor(cst.CSTTransformer):
         for name, text in self.edits.keywords.get(original, {}).items():
             node = _set_keyword(node, name, _expression(text, self.module))
         return node
+
+    def _body_top(self, original: cst.FunctionDef, node: cst.FunctionDef) -> cst.FunctionDef:
+        (statement,) = _statements([self.edits.body_top[original]], self.module)
+        body = node.body
+        if not isinstance(body, cst.IndentedBlock):
+            return node
+        statements = list(body.body)
+        at = 1 if statements and _is_docstring(statements[0]) else 0
+        statements.insert(at, statement)
+        return node.with_changes(body=body.with_changes(body=statements))
 
     def _loop_top(self, original: cst.For, node: cst.For) -> cst.For:
         (statement,) = _statements([self.edits.loop_top[original]], self.module)
