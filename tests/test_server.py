@@ -53,7 +53,7 @@ async def checked(client: LanguageClient, uri: str, version: int) -> list[types.
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(wait(), TIMEOUT)
-    return list(client.diagnostics[uri])
+    return list(client.diagnostics.get(uri, []))
 
 
 def open_file(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:

@@ -6,6 +6,7 @@ being checked. A failure inside lrlint is logged to the client and the server ke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -402,5 +403,6 @@ def serve() -> None:
     """Serve until `exit` or the end of stdin, then leave at once: a worker thread still
     checking a large file must not keep the process alive (the interpreter would join it)."""
     server.start_io()
-    sys.stdout.flush()
+    with contextlib.suppress(ValueError, OSError):  # pygls may have closed stdout already
+        sys.stdout.flush()
     os._exit(0 if server.shut_down else 1)
