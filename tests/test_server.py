@@ -211,3 +211,22 @@ async def test_a_slow_file_does_not_hold_up_a_small_one(client, tmp_path) -> Non
     # the small file was answered while the slow one was still being checked
     assert not any(m.message.startswith(f"checked {slow_uri}") for m in client.log_messages)
     assert len(await checked(client, slow_uri, 1)) >= 1
+
+
+async def test_saving_a_file_rechecks_the_open_files_of_its_project(client, tmp_path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.lrlint]\n")
+    train = open_file(client, project / "train.py", UNIFORM)
+    helper = open_file(client, project / "helpers.py", "def helper():\n    return 1\n")
+    outside = open_file(client, tmp_path / "elsewhere.py", UNIFORM)
+    for uri in (train, helper, outside):
+        await checked(client, uri, 1)
+    client.log_messages.clear()
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(helper))
+    )
+    await checked(client, train, 1)  # checked again: a file of its project changed
+    await checked(client, helper, 1)
+    await asyncio.sleep(0.3)
+    assert not any(m.message.startswith(f"checked {outside}") for m in client.log_messages)

@@ -113,3 +113,6 @@ def test_a_change_concerns_the_open_files_of_its_project(tmp_path: Path) -> None
     assert same_project(script, project / "pyproject.toml", root)
     assert same_project(script, project / "src" / "models.py", root)
     assert not same_project(script, other / "models.py", root)
+    loose = other / "train.py"  # no [tool.lrlint] above it: its folder is its project
+    assert same_project(loose, other / "models.py", root)
+    assert not same_project(loose, other / "sub" / "models.py", root)

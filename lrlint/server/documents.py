@@ -70,7 +70,9 @@ def same_project(a: Path, b: Path, root_of: Callable[[Path], Path | None]) -> bo
     `[tool.lrlint]` project root (else the same folder). The one place that decides which open
     documents are checked again when another file of the project changes; the engine's project
     resolution (which files a script reads) can replace it without touching the handlers."""
-    root = root_of(a) or a.parent
+    root = root_of(a)
+    if root is None:
+        return b.resolve().parent == a.resolve().parent
     try:
         b.resolve().relative_to(root.resolve())
     except ValueError:
