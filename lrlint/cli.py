@@ -387,6 +387,25 @@ def show_rule(code: str) -> None:
     click.echo(text, nl=not text.endswith("\n"))
 
 
+@cli.command()
+@click.option(
+    "--stdio",
+    is_flag=True,
+    help="Talk LSP over stdin and stdout (the only transport; accepted for clients that pass it).",
+)
+def server(stdio: bool) -> None:
+    """Run the language server: lrlint's findings, quick fixes and hovers in the editor, over
+    stdio. Needs the lsp extra: pip install 'lrlint[lsp]'."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        _error("`lrlint server` needs pygls: pip install 'lrlint[lsp]'")
+        sys.exit(EXIT_ERROR)
+    from lrlint.server import main as serve
+
+    serve()
+
+
 def main() -> None:
     try:
         cli(prog_name="lrlint")
