@@ -6,12 +6,13 @@
     >>> result = lrlint.fix_source(code, strategy="discriminative")
     >>> result.text, result.fixed, result.refused
 
-Both take text and return values; neither reads configuration nor touches a file.
+Both take text and return values; neither reads configuration nor writes a file, and
+`check_source` reads other files only when asked to (`project=True`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from lrlint import registry
@@ -31,6 +32,8 @@ def check_source(
     extend_select: Selector = None,
     ignore: Selector = None,
     num_examples: int | None = None,
+    project: bool = False,
+    overlays: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """The findings in one file's text, sorted, with `# noqa` applied.
 
@@ -39,6 +42,9 @@ def check_source(
     `select`, `extend_select` and `ignore` take codes or prefixes (`"LR001,LR002"`, `["LR00"]`,
     `"ALL"`) as on the command line; the default is the rules that are on by default.
     `num_examples` is the number of labelled examples, for LR002.
+    With `project=True`, the other modules of the file's project that its setup imports are
+    read from disk (or from `overlays`, unsaved texts by path), as `lrlint check` reads them;
+    by default nothing but `code` is read.
     Raises ValueError for an unknown rule selector.
     """
     from lrlint import engine, sources
@@ -55,7 +61,11 @@ def check_source(
         if registry.PARSE_ERROR not in enabled:
             return []
         return [Diagnostic(path, exc.line, exc.col, registry.PARSE_ERROR, str(exc))]
-    return engine.check_unit(unit, options)
+    if not project:
+        return engine.check_unit(unit, options)
+    from lrlint.project.modules import Project
+
+    return engine.check_unit(unit, options, Project(overlays))
 
 
 def fix_source(

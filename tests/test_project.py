@@ -259,3 +259,21 @@ def test_a_caller_whose_name_resolves_nowhere_is_skipped(tmp_path: Path) -> None
     [helper] = check_files([str(tmp_path / "optim_utils.py")], OPTIONS, 1)
     assert helper.error is None
     assert [(d.line, d.code) for d in helper.diagnostics] == [(10, "LR001")]
+
+
+def test_the_api_reads_the_project_only_when_asked(tmp_path: Path) -> None:
+    from lrlint import api
+
+    _write(tmp_path, {"models.py": MODELS, "train.py": TRAIN_WITH_MODEL_CLASS})
+    train = tmp_path / "train.py"
+    text = train.read_text()
+    assert api.check_source(text, str(train), select="LR001") == []
+    found = api.check_source(text, str(train), select="LR001", project=True)
+    assert [(d.line, d.code) for d in found] == [(5, "LR001")]
+    # an unsaved editor buffer of the other module is read instead of the disk
+    unsaved = {
+        str(tmp_path / "models.py"): textwrap.dedent(MODELS).replace(
+            "AutoModel.from_pretrained(name)", "nn.Linear(8, 8)"
+        )
+    }
+    assert api.check_source(text, str(train), select="LR001", project=True, overlays=unsaved) == []

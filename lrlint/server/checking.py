@@ -91,7 +91,11 @@ def check(text: str, path: Path, settings: Settings) -> Outcome:
     try:
         enabled = registry.enabled_codes(cfg.select, cfg.extend_select, cfg.ignore)
         diagnostics = api.check_source(
-            text, str(path), select=sorted(enabled), num_examples=cfg.num_examples
+            text,
+            str(path),
+            select=sorted(enabled),
+            num_examples=cfg.num_examples,
+            project=True,  # a fresh read of the modules it imports: their changes are seen
         )
     except RecursionError:
         return Outcome(error="internal error: the file nests too deeply to analyse")
