@@ -167,3 +167,28 @@ def test_a_demo_list_beside_a_loaded_dataset_is_not_the_training_data() -> None:
     # without a dataset read from outside the code, the list is all the script trains on
     alone = demo.replace('        data = load_dataset("imdb")\n', "")
     assert findings(alone, frozenset({"LR002"})) == {(4, "LR002")}
+
+
+LR006 = frozenset({"LR006"})
+
+
+def test_adamw_default_decay_over_a_whole_model_named_at_run_time_is_lr006() -> None:
+    snippet = """
+        import torch
+        from transformers import AutoModelForCausalLM
+        def main(args):
+            model = AutoModelForCausalLM.from_pretrained(args.model_name_or_path)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    """
+    assert findings(snippet, LR006) == {(5, "LR006")}
+    assert findings(snippet.replace("lr=args.lr)", "lr=args.lr, weight_decay=0.0)"), LR006) == set()
+    # Adam's default weight decay is 0: nothing is decayed
+    assert findings(snippet.replace("torch.optim.AdamW", "torch.optim.Adam"), LR006) == set()
+    # a split that exempts the 1-d parameters is not a whole-model group
+    split = snippet.replace(
+        "torch.optim.AdamW(model.parameters(), lr=args.lr)",
+        "torch.optim.AdamW([{'params': [p for p in model.parameters() if p.ndim > 1]},"
+        " {'params': [p for p in model.parameters() if p.ndim <= 1], 'weight_decay': 0.0}],"
+        " lr=args.lr)",
+    )
+    assert findings(split, LR006) == set()

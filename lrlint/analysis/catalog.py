@@ -70,6 +70,31 @@ def is_optimizer(qualname: str | None) -> bool:
     return False
 
 
+# Optimizers whose weight_decay defaults to more than 0 (decoupled AdamW); the rest of torch's
+# and transformers' optimizers default to 0.
+_DECOUPLED_DEFAULT_DECAY = {
+    "torch.optim.AdamW": 0.01,
+    "torch.optim.adamw.AdamW": 0.01,
+    "bitsandbytes.optim.AdamW": 0.01,
+    "bitsandbytes.optim.AdamW8bit": 0.01,
+    "bitsandbytes.optim.AdamW32bit": 0.01,
+    "bitsandbytes.optim.PagedAdamW": 0.01,
+    "bitsandbytes.optim.PagedAdamW8bit": 0.01,
+    "bitsandbytes.optim.PagedAdamW32bit": 0.01,
+}
+
+
+def default_weight_decay(qualname: str | None) -> float | None:
+    """An optimizer's weight_decay when the call does not give one; None: not known."""
+    if qualname is None:
+        return None
+    if qualname in _DECOUPLED_DEFAULT_DECAY:
+        return _DECOUPLED_DEFAULT_DECAY[qualname]
+    if qualname.startswith(("torch.optim.", "transformers.")):
+        return 0.0
+    return None
+
+
 HF_TRAINERS = frozenset(
     {
         "transformers.Trainer",

@@ -67,27 +67,10 @@ class _Return(Exception):
 _MAX_STEPS = 200_000
 _MAX_CALL_DEPTH = 6
 _LR_SCHEDULERS_WITH_SCALAR_RATES = {"OneCycleLR": ("max_lr",), "CyclicLR": ("base_lr", "max_lr")}
+
+
 # Optimizers whose default weight decay is not 0 (torch's others default to 0; transformers'
 # legacy AdamW to 0.0). Anything else is unknown rather than guessed.
-_DECOUPLED_DEFAULT_DECAY = {
-    "torch.optim.AdamW": 0.01,
-    "bitsandbytes.optim.AdamW": 0.01,
-    "bitsandbytes.optim.AdamW8bit": 0.01,
-    "bitsandbytes.optim.AdamW32bit": 0.01,
-    "bitsandbytes.optim.PagedAdamW": 0.01,
-    "bitsandbytes.optim.PagedAdamW8bit": 0.01,
-    "bitsandbytes.optim.PagedAdamW32bit": 0.01,
-}
-
-
-def _default_weight_decay(qualname: str) -> Any:
-    if qualname in _DECOUPLED_DEFAULT_DECAY:
-        return _DECOUPLED_DEFAULT_DECAY[qualname]
-    if qualname.startswith(("torch.optim.", "transformers.")):
-        return 0.0
-    return UNKNOWN
-
-
 def interpret(script: Script, resolver: Resolver) -> Events:
     """Run the script's entry code, then every function that builds an optimizer and was not
     reached from it (library helpers, Lightning's configure_optimizers)."""
@@ -564,7 +547,8 @@ class _Machine:
         defaults = dict(kwargs)
         if "lr" not in defaults and len(args) > 1:
             defaults["lr"] = args[1]
-        defaults.setdefault("weight_decay", _default_weight_decay(qualname))
+        decay = catalog.default_weight_decay(qualname)
+        defaults.setdefault("weight_decay", UNKNOWN if decay is None else decay)
         items = as_list(params)
         explicit = items is not None and bool(items) and all(isinstance(i, dict) for i in items)
         groups: list[Group] | None
