@@ -192,3 +192,17 @@ def test_adamw_default_decay_over_a_whole_model_named_at_run_time_is_lr006() -> 
         " lr=args.lr)",
     )
     assert findings(split, LR006) == set()
+
+
+def test_a_freeze_behind_a_constant_false_flag_does_not_count() -> None:
+    snippet = """
+        from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, WhisperForConditionalGeneration
+        freeze_encoder = False
+        model = WhisperForConditionalGeneration.from_pretrained("openai/whisper-tiny")
+        if freeze_encoder:
+            model.freeze_encoder()
+        trainer = Seq2SeqTrainer(model=model, args=Seq2SeqTrainingArguments("out"))
+    """
+    assert findings(snippet, ONLY) == {(6, "LR001")}
+    # the same flag set to True freezes the encoder: quiet
+    assert findings(snippet.replace("= False", "= True"), ONLY) == set()

@@ -152,6 +152,7 @@ class Script:
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, list[Scope]] = {}  # by name; methods included
         self.calls: list[CallSite] = []
+        self.freeze_guards: dict[int, list[cst.If]] = {}  # id(freeze) -> the ifs around it
         self.freezes: list[cst.CSTNode] = []
         self.has_evaluation = False
         self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
@@ -173,9 +174,18 @@ class Script:
         module = cst.parse_module(text)
         script = cls(module, text, path, project)
         walk(module, _Collector(script))
+        script.freezes = [f for f in script.freezes if not script._dead(f)]
         if project is not None:
             project.adopt(script)
         return script
+
+    def _dead(self, freeze: cst.CSTNode) -> bool:
+        """A freeze in the body of an `if` on a constant that is False (`freeze_encoder = False`
+        at the top of the script, then `if freeze_encoder: model.freeze_encoder()`)."""
+        for guard in self.freeze_guards.get(id(freeze), ()):
+            if _false_constant(self, guard.test) and _contains(guard.body, freeze):
+                return True
+        return False
 
     @cached_property
     def optimizer_classes(self) -> frozenset[str]:
@@ -330,6 +340,30 @@ def _selected(value: cst.BaseExpression) -> int | None:
     return None
 
 
+def _false_constant(script: Script, test: cst.BaseExpression) -> bool:
+    """`False`, or a name bound once, at the top of the module, to `False`."""
+    if isinstance(test, cst.Name) and test.value == "False":
+        return True
+    if not isinstance(test, cst.Name):
+        return False
+    bindings = script.module_scope.bindings.get(test.value, [])
+    return (
+        len(bindings) == 1
+        and isinstance(bindings[0].value, cst.Name)
+        and bindings[0].value.value == "False"
+    )
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    todo = [tree]
+    while todo:
+        current = todo.pop()
+        if current is node:
+            return True
+        todo.extend(current.children)
+    return False
+
+
 class _Collector(cst.CSTVisitor):
     def __init__(self, script: Script) -> None:
         super().__init__()
@@ -337,7 +371,19 @@ class _Collector(cst.CSTVisitor):
         self.scope = script.module_scope
         self.class_stack: list[ClassInfo] = []
         self.loop_stack: list[list[cst.CSTNode]] = [[]]  # per scope, the loops we are inside
+        self.ifs: list[cst.If] = []  # the `if` statements we are inside
         self.seq = 0
+
+    def visit_If(self, node: cst.If) -> None:
+        self.ifs.append(node)
+
+    def leave_If(self, node: cst.If) -> None:
+        self.ifs.pop()
+
+    def _freeze(self, node: cst.CSTNode) -> None:
+        if self.ifs:
+            self.script.freeze_guards[id(node)] = list(self.ifs)
+        self.script.freezes.append(node)
 
     def _next(self) -> int:
         self.seq += 1
@@ -445,7 +491,7 @@ class _Collector(cst.CSTVisitor):
                     self.scope.bind(element.value.value, Binding(value, seq, unpack=index))
         elif isinstance(target, cst.Attribute):
             if target.attr.value == "requires_grad" and _is_false(value):
-                self.script.freezes.append(target)
+                self._freeze(target)
             owner = self.scope.owner
             if owner is not None and dotted(target.value) == "self":
                 owner.self_attrs.setdefault(target.attr.value, []).append((value, self.scope, seq))
@@ -499,7 +545,7 @@ class _Collector(cst.CSTVisitor):
             if outermost not in script.training_loops:
                 script.training_loops.append(outermost)
         if self._freezes(name, node):
-            script.freezes.append(node)
+            self._freeze(node)
         if self._evaluates(name, node):
             script.has_evaluation = True
         if name == "load_state_dict" and receiver is not None:
