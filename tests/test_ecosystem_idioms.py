@@ -29,6 +29,16 @@ FIRES = {
             peft_config = get_peft_config(model_args)
             trainer = KTOTrainer(policy, args=KTOConfig("out"), peft_config=peft_config)  # lrlint-expect: LR001
     """,
+    "trl's setup_chat_format hands the same model back": """
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from trl import SFTTrainer, setup_chat_format
+        from recipes.peft_helpers import get_peft_config
+        def main(args):
+            lm = AutoModelForCausalLM.from_pretrained(args.model_name_or_path)
+            tok = AutoTokenizer.from_pretrained(args.model_name_or_path)
+            lm, tok = setup_chat_format(lm, tok)
+            trainer = SFTTrainer(model=lm, processing_class=tok, peft_config=get_peft_config(args))  # lrlint-expect: LR001
+    """,
     "sentence-transformers trainer over a hub model": """
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
         encoder = SentenceTransformer("intfloat/e5-small-v2")

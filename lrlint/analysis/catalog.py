@@ -123,8 +123,9 @@ def is_hf_trainer(qualname: str | None) -> bool:
     )
 
 
-# trl's `get_peft_config(model_args)` is None unless `--use_peft` (off by default).
-PEFT_CONFIG_FROM_FLAGS = frozenset({"trl.get_peft_config", "trl.trainer.utils.get_peft_config"})
+# trl's `get_peft_config(model_args)` is None unless `--use_peft` (off by default); recipes
+# built on trl keep the name for the same function.
+PEFT_CONFIG_FROM_FLAGS = frozenset({"get_peft_config"})
 
 # The methods of a Trainer subclass that replace the default optimizer.
 TRAINER_OPTIMIZER_OVERRIDES = frozenset({"create_optimizer", "create_optimizer_and_scheduler"})
@@ -182,6 +183,7 @@ MODEL_WRAPPER_CALLS = frozenset(
         "FSDP",
         "initialize",  # deepspeed
         "wrap",
+        "setup_chat_format",  # trl: (model, tokenizer) with the chat tokens added
     }
 )
 

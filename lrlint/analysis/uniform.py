@@ -93,7 +93,9 @@ def _applies_peft(setup: TrainingSetup, site: CallSite, config: cst.BaseExpressi
         if config is None or (isinstance(config, cst.Name) and config.value == "None"):
             return False
         if isinstance(config, cst.Call):
-            return setup.script.imports.qualify(config.func) not in catalog.PEFT_CONFIG_FROM_FLAGS
+            qualname = setup.script.imports.qualify(config.func) or ""
+            # trl's, or a project's copy of it (alignment-handbook's `get_peft_config`)
+            return qualname.rsplit(".", 1)[-1] not in catalog.PEFT_CONFIG_FROM_FLAGS
         if not isinstance(config, cst.Name):
             return True
         binding = site.scope.reaching(config.value, site.seq) or (
