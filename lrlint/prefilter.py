@@ -31,8 +31,8 @@ _STEMS = (
 )  # fmt: skip
 # at a stem: a call of the class, or an import of it under another name
 _AT_STEM = re.compile(r"[A-Za-z]\w*(?:\s*\(|\s+as\s+\w)")
-# at "optim": optim.Foo(...), "from x.optim import", "optimizers import"
-_AT_OPTIM = re.compile(r"optim(?:\.[A-Z]\w*\s*\(|(?:izers)?\s+import\b)")
+# at "optim": optim.Foo (called, or picked into a name), "from x.optim import", "optimizers import"
+_AT_OPTIM = re.compile(r"optim(?:\.[A-Z]\w*|(?:izers)?\s+import\b)")
 # just before "optim": "from torch import optim", "timm.optim", "torch_optimizer"
 _BEFORE_OPTIM = re.compile(r"(?:\bimport\s+|timm\.|torch_)$")
 _AT_TRAINER = re.compile(r"Trainer(?:\s*[(,)]|\s+as\s+\w)")

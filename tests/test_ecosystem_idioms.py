@@ -88,6 +88,20 @@ FIRES = {
         ]
         optimizer = torch.optim.AdamW(groups, lr=2e-5)  # lrlint-expect: LR001
     """,
+    "an optimizer class picked into a name, beside other models frozen": """
+        import torch
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+        def main(args):
+            vae = AutoencoderKL.from_pretrained(args.base, subfolder="vae")
+            unet = UNet2DConditionModel.from_pretrained(args.base, subfolder="unet")
+            vae.eval().requires_grad_(False)
+            if args.use_8bit_adam:
+                import bitsandbytes as bnb
+                opt_class = bnb.optim.AdamW8bit
+            else:
+                opt_class = torch.optim.AdamW
+            optimizer = opt_class(unet.parameters(), lr=args.learning_rate)  # lrlint-expect: LR001
+    """,
     "the pre-transformers BertAdam": """
         from pytorch_pretrained_bert import BertForSequenceClassification
         from pytorch_pretrained_bert.optimization import BertAdam
@@ -97,6 +111,14 @@ FIRES = {
 }
 
 QUIET = {
+    "the trained model itself frozen with requires_grad_": """
+        import torch
+        from diffusers import UNet2DConditionModel
+        unet = UNet2DConditionModel.from_pretrained("some/sd", subfolder="unet")
+        unet.down_blocks.requires_grad_(False)
+        opt_class = torch.optim.AdamW
+        optimizer = opt_class(unet.parameters(), lr=1e-5)
+    """,
     "trl trainer applying a LoRA config": """
         from peft import LoraConfig
         from trl import SFTTrainer

@@ -116,6 +116,7 @@ class _Facts:
         # name -> (module, level, its name there): what `from <module> import <name>` brings
         self.project_names: dict[str, tuple[str, int, str]] = {}
         classes: dict[str, list[str]] = {}
+        assigned: list[tuple[str, ast.expr]] = []
         self.calls: list[ast.expr] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
@@ -135,8 +136,20 @@ class _Facts:
                     self.project_names[local] = (node.module or "", node.level, alias.name)
             elif isinstance(node, ast.ClassDef):
                 classes[node.name] = [d for d in map(_dotted, node.bases) if d]
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    assigned.append((target.id, node.value))
         self.built_on_known = _trainer_classes(classes, self.names, _is_trainer)
         self.built_on_known |= _trainer_classes(classes, self.names, catalog.is_optimizer_base)
+        # `optimizer_cls = torch.optim.AdamW` (or a conditional between two): called by name
+        self.built_on_known |= {name for name, value in assigned if self._optimizer_class(value)}
+
+    def _optimizer_class(self, value: ast.expr) -> bool:
+        if isinstance(value, ast.IfExp):
+            return self._optimizer_class(value.body) and self._optimizer_class(value.orelse)
+        dotted = _dotted(value)
+        return dotted is not None and catalog.is_optimizer(_qualify(dotted, self.names))
 
     def builds(self, calls: list[ast.expr]) -> bool:
         for func in calls:

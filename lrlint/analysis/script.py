@@ -205,7 +205,36 @@ class Script:
 
     def is_optimizer_call(self, call: cst.Call, qualname: str | None) -> bool:
         return catalog.is_optimizer(qualname) or (
-            isinstance(call.func, cst.Name) and call.func.value in self.optimizer_classes
+            isinstance(call.func, cst.Name)
+            and (
+                call.func.value in self.optimizer_classes
+                or call.func.value in self.optimizer_aliases
+            )
+        )
+
+    @cached_property
+    def optimizer_aliases(self) -> frozenset[str]:
+        """Names every assignment of which, in every scope, is an optimizer class:
+        `optimizer_cls = torch.optim.AdamW`, `Adam = DeepSpeedCPUAdam if offload else FusedAdam`
+        (the class is then called through the name)."""
+        found: set[str] = set()
+        scopes = [self.module_scope, *(s for fs in self.functions.values() for s in fs)]
+        for scope in scopes:
+            for name, bindings in scope.bindings.items():
+                if bindings and all(
+                    b.value is not None and b.unpack is None and self._optimizer_class(b.value)
+                    for b in bindings
+                ):
+                    found.add(name)
+        return frozenset(found)
+
+    def _optimizer_class(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.IfExp):
+            return self._optimizer_class(expr.body) and self._optimizer_class(expr.orelse)
+        if isinstance(expr, cst.Name) and expr.value in self.optimizer_classes:
+            return True
+        return isinstance(expr, (cst.Name, cst.Attribute)) and catalog.is_optimizer(
+            self.imports.qualify(expr)
         )
 
     # ---- names of other modules ---------------------------------------------------------------

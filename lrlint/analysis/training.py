@@ -9,6 +9,7 @@ import libcst as cst
 
 from lrlint.analysis import catalog, quick
 from lrlint.analysis.interpreter import interpret
+from lrlint.analysis.names import dotted
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
 from lrlint.analysis.setup_events import Events
@@ -51,7 +52,9 @@ class TrainingSetup:
     def hf_trainer_calls(self) -> list[CallSite]:
         return [site for site in self.script.calls if self._is_hf_trainer_class(site)]
 
-    def freezes_model(self, site: cst.Call | None = None) -> bool:
+    def freezes_model(
+        self, site: cst.Call | None = None, model: cst.BaseExpression | None = None
+    ) -> bool:
         """Whether lower layers of the model trained at `site` (an optimizer or Trainer call;
         None: any model of the file) are frozen, as far as the script shows. A freeze we
         cannot follow (PEFT, a helper from another module, a branch) counts as one: LR001 and
@@ -59,6 +62,8 @@ class TrainingSetup:
         or only a new head, does not count."""
         if not self.script.freezes:
             return self.freezes_elsewhere
+        if model is not None and all(_freezes_another(f, model) for f in self.script.freezes):
+            return self.freezes_elsewhere  # `vae.requires_grad_(False)` beside `unet`'s optimizer
         events = self.events
         if not self.freezing_fully_seen or events.opaque_freeze:
             return True
@@ -175,3 +180,27 @@ class TrainingSetup:
                 current = current.parent
                 seq = float("inf")
         return False
+
+
+def _freezes_another(freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:
+    """Whether a freeze plainly names another model than `model`: `vae.requires_grad_(False)`
+    or `text_encoder.eval().requires_grad_(False)` beside an optimizer over `unet`."""
+    if not (
+        isinstance(freeze, cst.Call)
+        and isinstance(freeze.func, cst.Attribute)
+        and freeze.func.attr.value == "requires_grad_"
+    ):
+        return False
+    receiver = freeze.func.value
+    while (
+        isinstance(receiver, cst.Call)
+        and isinstance(receiver.func, cst.Attribute)
+        and receiver.func.attr.value in catalog.MODEL_PASSTHROUGH_METHODS | {"eval"}
+    ):
+        receiver = receiver.func.value
+    frozen, trained = dotted(receiver), dotted(model)
+    if frozen is None or trained is None or frozen == "self" or trained == "self":
+        return False
+    return not (
+        frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")
+    )

@@ -29,7 +29,7 @@ def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
     found = [_optimizer(setup, site) for site in setup.optimizer_calls]
     found += [_trainer(setup, site) for site in setup.hf_trainer_calls]
     # frozen lower layers (or PEFT) mean the rates are not uniform over the model
-    return [u for u in found if u is not None and not setup.freezes_model(u.site.node)]
+    return [u for u in found if u is not None and not setup.freezes_model(u.site.node, u.model)]
 
 
 def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
