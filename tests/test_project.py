@@ -277,3 +277,18 @@ def test_the_api_reads_the_project_only_when_asked(tmp_path: Path) -> None:
         )
     }
     assert api.check_source(text, str(train), select="LR001", project=True, overlays=unsaved) == []
+
+
+def test_fix_reads_the_project_as_check_does(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lrlint.cli import cli
+
+    _write(tmp_path, {".git/HEAD": "", "models.py": MODELS, "train.py": TRAIN_WITH_MODEL_CLASS})
+    train = tmp_path / "train.py"
+    assert [d.code for d in check_file(str(train), OPTIONS, Project()).diagnostics] == ["LR001"]
+    done = CliRunner().invoke(cli, ["fix", "--isolated", str(train)])
+    assert done.exit_code == 0, done.output
+    fixed = train.read_text()
+    assert "param_groups_by_depth" in fixed  # the class is another module's: depth at run time
+    assert check_file(str(train), OPTIONS, Project()).diagnostics == []

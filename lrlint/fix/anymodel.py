@@ -59,6 +59,10 @@ def fixed_by_file(script: Script, setup: TrainingSetup, uniform: UniformSite) ->
     return False
 
 
+# Calls whose first argument (a literal hub id) fixes the architecture they load.
+_LOADERS = frozenset({"from_pretrained", "from_config", "create_model", "SentenceTransformer"})
+
+
 def _call_fixed(script: Script, call: cst.Call) -> bool:
     func = call.func
     name = last_name(func) or ""
@@ -68,6 +72,10 @@ def _call_fixed(script: Script, call: cst.Call) -> bool:
             return True
     elif name[:1].isupper() and not name.startswith("Auto") and family_from_name(name):
         return True  # BertForSequenceClassification(config)
+    if name not in _LOADERS:
+        # a class of another module called with a hub id (`Classifier("bert-base-uncased")`):
+        # the id says nothing of where the class keeps the backbone
+        return False
     first = positional_arg(call, 0)
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in {

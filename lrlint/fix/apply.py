@@ -50,7 +50,9 @@ def fix_files(
             continue
         try:
             length = anymodel.line_length(path)
-            result = fix_source(text.text, dataclasses.replace(options, line_length=length))
+            result = fix_source(
+                text.text, dataclasses.replace(options, line_length=length, path=str(path))
+            )
         except Exception as exc:  # a bug must not cost the user a file: nothing is written
             outcome.errors.append(f"{name}: internal error: {type(exc).__name__}: {exc}")
             continue
@@ -94,7 +96,7 @@ def _fix_notebook(
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
         length = anymodel.line_length(Path(name))
-        result = fix_text(text, dataclasses.replace(options, line_length=length))
+        result = fix_text(text, dataclasses.replace(options, line_length=length, path=name))
     except OSError as exc:
         outcome.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
         return 0

@@ -9,10 +9,12 @@ module whose parameters cannot be seen is a refusal.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import libcst as cst
 
@@ -38,6 +40,8 @@ class FixOptions:
     layers: int | None = None  # blocks to freeze (freeze strategy)
     num_examples: int | None = None  # for `auto`
     line_length: int = 88  # what the written statements fit (the file's ruff/black setting)
+    # the file's path: its project's other modules are read, as `lrlint check` reads them
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,19 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
     fixed safely."""
     from lrlint.prefilter import worth_parsing
 
-    if not worth_parsing(text):
+    module_text = None
+    if options.path is not None:
+        from lrlint.project.modules import Project
+
+        real, project = Path(os.path.realpath(options.path)), Project()
+
+        def module_text(module: str, level: int) -> str | None:
+            return project.module_text(real, module, level)
+
+    if not worth_parsing(text, module_text):
         return FixResult(text)
     try:
-        script = Script.parse(text)
+        script = _parse(text, options)
     except cst.ParserSyntaxError as exc:
         return FixResult(text, unparsable=str(exc).splitlines()[0])
     strategy = _choose(options, script)
@@ -79,7 +92,7 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
     result = FixResult(text, strategy=label)
     refused_keys: set[tuple[str, int]] = set()
     while True:
-        script = Script.parse(result.text)
+        script = _parse(result.text, options)
         setup = TrainingSetup(script)
         pending = [
             (key, uniform)
@@ -98,6 +111,16 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
             continue
         result.text = fixed_text
         result.fixed.append(original_line)
+
+
+def _parse(text: str, options: FixOptions) -> Script:
+    """The text parsed as `lrlint check` reads it: with its project when the path is known (a
+    fresh read each time: the text changes between fixes)."""
+    if options.path is None:
+        return Script.parse(text)
+    from lrlint.project.modules import Project
+
+    return Script.parse(text, path=Path(os.path.realpath(options.path)), project=Project())
 
 
 def _choose(options: FixOptions, script: Script) -> str:
@@ -150,12 +173,12 @@ def _fix_any(
     if anymodel.fixed_by_file(script, setup, uniform):
         try:
             fixed_text = _fix_site(text, script, setup, uniform, options, strategy)
-            _verify(text, fixed_text, key)
+            _verify(text, fixed_text, key, options)
             return fixed_text
         except _Refuse:
             pass  # the written function serves this model too
     fixed_text = _runtime_site(script, uniform, options, strategy)
-    _verify(text, fixed_text, key)
+    _verify(text, fixed_text, key, options)
     return fixed_text
 
 
@@ -699,9 +722,11 @@ def _quote_style(text: str) -> str:
     return '"' if double > single else "'"
 
 
-def _verify(before: str, after: str, key: tuple[str, int]) -> None:
-    """Keep a fix only if it parses and makes nothing worse."""
+def _verify(before: str, after: str, key: tuple[str, int], fix: FixOptions) -> None:
+    """Keep a fix only if it parses and makes nothing worse (checked as `lrlint check` would,
+    with the file's project)."""
     from lrlint.engine import CheckOptions, check_source
+    from lrlint.project.modules import Project
 
     try:
         compile(after, "<fixed>", "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
@@ -709,8 +734,13 @@ def _verify(before: str, after: str, key: tuple[str, int]) -> None:
     except (SyntaxError, cst.ParserSyntaxError) as exc:
         raise _Refuse(f"the rewritten code would not parse ({exc}); nothing written") from None
     options = CheckOptions(VERIFIED)
-    old = Counter(d.code for d in check_source(before, "<before>", options))
-    new = Counter(d.code for d in check_source(after, "<after>", options))
+    path = fix.path or "<fixed>"
+
+    def found(text: str) -> Counter[str]:
+        project = Project() if fix.path is not None else None
+        return Counter(d.code for d in check_source(text, path, options, project))
+
+    old, new = found(before), found(after)
     if new["LR001"] >= old["LR001"]:
         raise _Refuse("the rewritten code would still train every layer at one rate")
     worse = sorted(code for code in VERIFIED - {"LR001"} if new[code] > old[code])
