@@ -40,6 +40,13 @@ def expected(code: str) -> set[tuple[int, str]]:
     return marks
 
 
+def assert_marked(snippet: str, select: frozenset[str]) -> None:
+    """A snippet's findings are exactly its `# lrlint-expect:` markers (and it has some)."""
+    marks = expected(snippet)
+    assert marks, "a snippet that fires must mark where it is reported"
+    assert findings(snippet, select) == marks
+
+
 @pytest.fixture
 def lint():
     return findings

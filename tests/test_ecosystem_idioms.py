@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import expected, findings
+from tests.conftest import assert_marked, findings
 
 ONLY = frozenset({"LR001"})
 
@@ -175,9 +175,7 @@ QUIET = {
 
 @pytest.mark.parametrize("snippet", FIRES.values(), ids=FIRES.keys())
 def test_fires(snippet: str) -> None:
-    marks = expected(snippet)
-    assert marks, "a FIRES snippet must mark where LR001 is reported"
-    assert findings(snippet, ONLY) == marks
+    assert_marked(snippet, ONLY)
 
 
 @pytest.mark.parametrize("snippet", QUIET.values(), ids=QUIET.keys())

@@ -96,3 +96,16 @@ class ImportTable:
         if full is None:
             return None
         return f"{full}.{rest}" if rest else full
+
+
+def checkpoint_arg(call: cst.Call) -> cst.BaseExpression | None:
+    """The checkpoint a loader is given: `from_pretrained("bert-base-cased")`, or
+    `pretrained_model_name_or_path=` / `model_name=`."""
+    first = positional_arg(call, 0)
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in {
+            "pretrained_model_name_or_path",
+            "model_name",
+        }:
+            first = arg.value
+    return first

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from lrlint.analysis import values
-from lrlint.analysis.names import dotted, last_name, positional_arg
+from lrlint.analysis.names import checkpoint_arg, dotted, last_name
 from lrlint.analysis.origins import Origin
 from lrlint.analysis.script import ClassInfo, Script
 from lrlint.depth import Depth, Layout, Tier, concrete_class, family_from_name, layout_for
@@ -209,13 +209,7 @@ def _class_label(call: cst.Call) -> str:
 
 
 def _model_id(script: Script, call: cst.Call) -> str | None:
-    first = positional_arg(call, 0)
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in {
-            "pretrained_model_name_or_path",
-            "model_name",
-        }:
-            first = arg.value
+    first = checkpoint_arg(call)
     if first is None:
         return None
     site = script.call_site(call)

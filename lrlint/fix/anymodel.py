@@ -15,7 +15,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from lrlint.analysis.names import keyword_arg, last_name, positional_arg
+from lrlint.analysis.names import checkpoint_arg, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import ClassInfo, Script
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import UniformSite
@@ -76,13 +76,7 @@ def _call_fixed(script: Script, call: cst.Call) -> bool:
         # a class of another module called with a hub id (`Classifier("bert-base-uncased")`):
         # the id says nothing of where the class keeps the backbone
         return False
-    first = positional_arg(call, 0)
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in {
-            "pretrained_model_name_or_path",
-            "model_name",
-        }:
-            first = arg.value
+    first = checkpoint_arg(call)
     return _literal(script, call, first)
 
 
