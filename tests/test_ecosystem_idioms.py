@@ -111,6 +111,14 @@ FIRES = {
 }
 
 QUIET = {
+    "parts of the trained model frozen through a loop variable": """
+        import torch
+        from transformers import GPT2LMHeadModel
+        model = GPT2LMHeadModel.from_pretrained("gpt2")
+        for module in [model.transformer.wte, *model.transformer.h[:8]]:
+            module.requires_grad_(False)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    """,
     "the trained model itself frozen with requires_grad_": """
         import torch
         from diffusers import UNet2DConditionModel

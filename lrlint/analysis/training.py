@@ -62,7 +62,8 @@ class TrainingSetup:
         or only a new head, does not count."""
         if not self.script.freezes:
             return self.freezes_elsewhere
-        if model is not None and all(_freezes_another(f, model) for f in self.script.freezes):
+        script = self.script
+        if model is not None and all(_freezes_another(script, f, model) for f in script.freezes):
             return self.freezes_elsewhere  # `vae.requires_grad_(False)` beside `unet`'s optimizer
         events = self.events
         if not self.freezing_fully_seen or events.opaque_freeze:
@@ -182,9 +183,11 @@ class TrainingSetup:
         return False
 
 
-def _freezes_another(freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:
+def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:
     """Whether a freeze plainly names another model than `model`: `vae.requires_grad_(False)`
-    or `text_encoder.eval().requires_grad_(False)` beside an optimizer over `unet`."""
+    or `text_encoder.eval().requires_grad_(False)` beside an optimizer over `unet`, where the
+    frozen name is only ever assigned a call (a model built or loaded), never a loop's item
+    (`for module in [model.wte, *model.h[:8]]: module.requires_grad_(False)`)."""
     if not (
         isinstance(freeze, cst.Call)
         and isinstance(freeze.func, cst.Attribute)
@@ -200,6 +203,11 @@ def _freezes_another(freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:
         receiver = receiver.func.value
     frozen, trained = dotted(receiver), dotted(model)
     if frozen is None or trained is None or frozen == "self" or trained == "self":
+        return False
+    head = frozen.split(".")[0]
+    scopes = [script.module_scope, *(f for fs in script.functions.values() for f in fs)]
+    bindings = [b for scope in scopes for b in scope.bindings.get(head, [])]
+    if not bindings or not all(isinstance(b.value, cst.Call) for b in bindings):
         return False
     return not (
         frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")
