@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,12 +60,7 @@ def check_source(
     real = Path(os.path.realpath(path)) if project is not None else None
     if real is not None and layout.is_installed(real):
         project, real = None, None  # an installed library is read file by file
-    module_text = None
-    if project is not None and real is not None:
-
-        def module_text(module: str, level: int) -> str | None:
-            return project.module_text(real, module, level)
-
+    module_text = partial(project.module_text, real) if project is not None and real else None
     if not worth_parsing(text, module_text):
         return []
     import libcst  # deferred: see the module docstring
@@ -108,11 +104,10 @@ def _handed_over(
         project.through.add(module)
         line, col = setup.script.position(handoff.call.node)
         where = os.path.relpath(module, os.path.dirname(os.path.realpath(path)))
-        built = (
-            "Trainer builds its default optimizer"
-            if handoff.kind == "trainer"
-            else ("the optimizer is built")
-        )
+        if handoff.kind == "trainer":
+            built = "Trainer builds its default optimizer"
+        else:
+            built = "the optimizer is built"
         message = (
             f"{handoff.helper.name}() trains every layer of the pretrained model it is given at "
             f"one learning rate ({built} at {where}:{handoff.built_at}); {ADVICE}"

@@ -93,10 +93,7 @@ def _given_a_model(text: str, name: str) -> bool:
 def _called_imports(text: str) -> list[tuple[str, int, str]]:
     """(module, level, name) of the names a file imports with `from ... import` and calls."""
     found = []
-    imports = _FROM_IMPORT.findall(text)
-    if not imports:
-        return found
-    for dots, module, names in imports:
+    for dots, module, names in _FROM_IMPORT.findall(text):
         for item in names.strip("()").split(","):
             parts = item.split()
             if not parts or parts[0] == "*":
@@ -139,7 +136,8 @@ def _hands_a_model_over(text: str) -> bool:
 
 def _may_build(definition: str) -> bool:
     """The text test for one function or class: a call of an optimizer or trainer in it (the
-    words that are enough anywhere in a file, `apex`, `deepspeed`, are not in a definition)."""
+    words that are enough anywhere in a file, `apex`, `deepspeed`, are not in a definition;
+    `may_have_findings` adds them)."""
     return (
         any(_at(definition, stem, _AT_STEM) for stem in _STEMS)
         or _optim(definition)
@@ -148,12 +146,7 @@ def _may_build(definition: str) -> bool:
 
 
 def may_have_findings(text: str) -> bool:
-    return (
-        any(word in text for word in _ANYWHERE)
-        or any(_at(text, stem, _AT_STEM) for stem in _STEMS)
-        or _optim(text)
-        or _at(text, "Trainer", _AT_TRAINER)
-    )
+    return any(word in text for word in _ANYWHERE) or _may_build(text)
 
 
 def _at(text: str, word: str, pattern: re.Pattern[str]) -> bool:

@@ -212,14 +212,18 @@ class Script:
             )
         )
 
+    @property
+    def function_scopes(self) -> list[Scope]:
+        """The module's scope and every function's (methods included): where names are bound."""
+        return [self.module_scope, *(f for fs in self.functions.values() for f in fs)]
+
     @cached_property
     def optimizer_aliases(self) -> frozenset[str]:
         """Names every assignment of which, in every scope, is an optimizer class:
         `optimizer_cls = torch.optim.AdamW`, `Adam = DeepSpeedCPUAdam if offload else FusedAdam`
         (the class is then called through the name)."""
         found: set[str] = set()
-        scopes = [self.module_scope, *(s for fs in self.functions.values() for s in fs)]
-        for scope in scopes:
+        for scope in self.function_scopes:
             for name, bindings in scope.bindings.items():
                 if bindings and all(
                     b.value is not None and b.unpack is None and self._optimizer_class(b.value)

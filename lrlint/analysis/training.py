@@ -95,8 +95,7 @@ class TrainingSetup:
         for site in self.script.calls:
             if site.qualname is None:
                 continue
-            module = project.defining_module(self.script, site.qualname)
-            text = project.definition_text(module) if module is not None else None
+            text = project.definition_of(self.script, site.qualname)
             if text is not None and quick.definition_freezes(text, site.qualname.split(".")[-1]):
                 return True
         return False
@@ -126,11 +125,13 @@ class TrainingSetup:
         if isinstance(func, cst.Name) and func.value in self.script.classes:
             return self.script.classes[func.value]
         qualname, project = site.qualname, self.script.project
-        if qualname is None or project is None or "Trainer" not in qualname.rsplit(".", 1)[-1]:
+        if qualname is None or project is None:
+            return None
+        name = qualname.rsplit(".", 1)[-1]
+        if "Trainer" not in name:
             return None  # only a class named for a trainer is looked for in other modules
-        module = project.defining_module(self.script, qualname)
-        text = project.definition_text(module) if module is not None else None
-        if text is None or not quick.definition_builds(text, qualname.rsplit(".", 1)[-1]):
+        text = project.definition_of(self.script, qualname)
+        if text is None or not quick.definition_builds(text, name):
             return None  # CPython's parser says it is no trainer: LibCST need not parse it
         found = self.script.symbol(qualname)
         return found.info if found is not None and found.kind == "class" else None
@@ -205,8 +206,7 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
     if frozen is None or trained is None or frozen == "self" or trained == "self":
         return False
     head = frozen.split(".")[0]
-    scopes = [script.module_scope, *(f for fs in script.functions.values() for f in fs)]
-    bindings = [b for scope in scopes for b in scope.bindings.get(head, [])]
+    bindings = [b for scope in script.function_scopes for b in scope.bindings.get(head, [])]
     if not bindings or not all(isinstance(b.value, cst.Call) for b in bindings):
         return False
     return not (

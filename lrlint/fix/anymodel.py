@@ -85,9 +85,7 @@ def _literal(script: Script, call: cst.Call, value: cst.BaseExpression | None) -
         return True
     if isinstance(value, cst.Name):
         bindings = [
-            b
-            for scope in [script.module_scope, *(f for fs in script.functions.values() for f in fs)]
-            for b in scope.bindings.get(value.value, [])
+            b for scope in script.function_scopes for b in scope.bindings.get(value.value, [])
         ]
         return len(bindings) == 1 and isinstance(bindings[0].value, cst.SimpleString)
     return False

@@ -13,7 +13,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import libcst as cst
@@ -76,11 +76,7 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
     if options.path is not None:
         from lrlint.project.modules import Project
 
-        real, project = Path(os.path.realpath(options.path)), Project()
-
-        def module_text(module: str, level: int) -> str | None:
-            return project.module_text(real, module, level)
-
+        module_text = partial(Project().module_text, Path(os.path.realpath(options.path)))
     if not worth_parsing(text, module_text):
         return FixResult(text)
     try:
@@ -710,7 +706,7 @@ class _EpochLoopFinder(cst.CSTVisitor):
 
 def _bound_names(script: Script) -> set[str]:
     names: set[str] = set(script.imports.names())
-    for scope in [script.module_scope, *(f for fs in script.functions.values() for f in fs)]:
+    for scope in script.function_scopes:
         names.update(scope.bindings)
         names.update(scope.params)
     return names

@@ -1,12 +1,11 @@
 """The modules of a project, parsed on demand and once per run, and what their names refer to.
 
 A checked file's setup often lives elsewhere: a `Trainer` subclass in `trainer.py`, the model
-class in `models.py`, the optimizer built by a helper in `utils.py`, the checkpoint in
-`config.py`. The static pass asks a `Project` for the module an import names
-(`module_of`) and for what a qualified name is there (`symbol`: a class, a function, a value).
-Every file it reads is recorded
-(`read`), so that a cached result can be keyed on all of them. Nothing is parsed that no
-question needs.
+class in `models.py`, the optimizer built by a helper in `utils.py`. The static pass asks a
+`Project` what a qualified name is (`symbol`: a class, a function, a value), which module
+defines it (`defining_module`, read from the file system only), and which scripts beside a
+helper call it (`callers`). Every file a question reads is recorded (`touched`), so that a
+cached result can be keyed on all of them. Nothing is parsed that no question needs.
 """
 
 from __future__ import annotations
@@ -63,7 +62,9 @@ class Project:
         self._scripts: dict[Path, Script | None] = {}
         self._texts: dict[Path, str | None] = {}
         self._names: dict[Path, frozenset[str] | None] = {}
-        self._callers: dict[int, tuple[list[tuple[Script, CallSite]], set[Path]]] = {}
+        self._callers: dict[
+            tuple[Path | None, str, str], tuple[list[tuple[Script, CallSite]], set[Path]]
+        ] = {}
         self._calls: dict[Path, frozenset[str]] = {}
         self.touched: set[Path] = set()  # every file a question read, since `begin`
         self._modules: set[Path] = set()  # the modules those questions parsed, since `begin`
@@ -143,58 +144,53 @@ class Project:
                 parts.append(self.text(inner) or "")
         return "\n".join(parts)
 
-    def module_of(self, importer: Script, dotted: str) -> Script | None:
-        """The module `dotted` (`models`, `.models`, `..utils.optim`) as `importer` imports it."""
-        if importer.path is None:
-            return None
-        level, name = layout.split_relative(dotted)
-        found = layout.module_file(importer.path, name, level)
-        if found is None or found.is_dir():
-            return None
-        return self.script_at(found)
-
     def defining_module(self, importer: Script, qualname: str) -> Path | None:
-        """The file of the longest prefix of `qualname` that is a module of the project (read
-        from the file system only: nothing is parsed)."""
+        """The file of the longest prefix of `qualname` that is a module of the project, short
+        of the whole name (read from the file system only: nothing is parsed)."""
+        found = self._split(importer, qualname, whole=False)
+        return found[0] if found is not None else None
+
+    def definition_of(self, importer: Script, qualname: str) -> str | None:
+        """The text of the module that defines `qualname`, for CPython's parser to read (see
+        `definition_text`), or None when it is not the project's."""
+        module = self.defining_module(importer, qualname)
+        return self.definition_text(module) if module is not None else None
+
+    def _split(self, importer: Script, qualname: str, whole: bool) -> tuple[Path, list[str]] | None:
+        """The longest prefix of `qualname` that names a module (or namespace folder) of the
+        project, as `importer` imports it, and the names after it; `whole=False` leaves at
+        least one name after it. None when no prefix does, or when it is a namespace folder."""
         if importer.path is None:
             return None
         level, name = layout.split_relative(qualname)
         parts = name.split(".") if name else []
-        for cut in range(len(parts) - 1, -1, -1):
+        for cut in range(len(parts) if whole else len(parts) - 1, -1, -1):
             module = ".".join(parts[:cut])
             if not module and not level:
                 break
             found = layout.module_file(importer.path, module, level)
             if found is not None:
-                return None if found.is_dir() else found
+                # a namespace package: only its submodules are names
+                return None if found.is_dir() else (found, parts[cut:])
         return None
 
     def symbol(self, importer: Script, qualname: str, depth: int = 0) -> Symbol | None:
         """What `qualname` (as the importer's import table qualifies a name) is in the project:
         the longest prefix that is a module of the project, then a name in it."""
-        if importer.path is None or depth > 6:
+        if depth > 6:
             return None
-        level, name = layout.split_relative(qualname)
-        parts = name.split(".") if name else []
-        for cut in range(len(parts), -1, -1):
-            module = ".".join(parts[:cut])
-            if not module and not level:
-                break
-            found = layout.module_file(importer.path, module, level)
-            if found is None:
-                continue
-            rest = parts[cut:]
-            if found.is_dir():  # a namespace package: only its submodules are names
-                return None
-            if rest and not self._may_define(found, rest[0]):
-                return None  # told by CPython's parser, several times faster than LibCST's
-            script = self.script_at(found)
-            if script is None:
-                return None
-            if not rest:
-                return Symbol(script, "module")
-            return self._member(script, rest, depth)
-        return None
+        found = self._split(importer, qualname, whole=True)
+        if found is None:
+            return None
+        path, rest = found
+        if rest and not self._may_define(path, rest[0]):
+            return None  # told by CPython's parser, several times faster than LibCST's
+        script = self.script_at(path)
+        if script is None:
+            return None
+        if not rest:
+            return Symbol(script, "module")
+        return self._member(script, rest, depth)
 
     def _may_define(self, path: Path, name: str) -> bool:
         """Whether the module at `path` can bind `name` at its top level: it defines, assigns or
@@ -235,7 +231,9 @@ class Project:
         beside its module (its folder and the project root, where the entry scripts are), for
         what a helper's parameter is. Found once per run, with a budget of its own so that the
         answer is the same whichever checked file asks."""
-        key = id(function)
+        # by definition, not by parse: the checked file's own parse of a module and the one made
+        # for an earlier file's question are the same function
+        key = (function.script.path if function.script else None, function.kind, function.name)
         if key not in self._callers:
             before = self.touched, self._modules
             self.touched, self._modules = set(), set()
