@@ -279,14 +279,36 @@ def _runtime_trainer(
 
 
 def _trainer_callback(script: Script, edits: Edits) -> str:
-    for local, qualname in script.imports.items():
-        if qualname == "transformers.TrainerCallback":
+    return _imported_as(
+        script,
+        edits,
+        "transformers.TrainerCallback",
+        [("transformers", "TrainerCallback")],
+        "from transformers import TrainerCallback",
+        "TrainerCallback",
+    )
+
+
+def _imported_as(
+    script: Script,
+    edits: Edits,
+    qualname: str,
+    through: list[tuple[str, str]],
+    statement: str,
+    added: str,
+) -> str:
+    """How this file can name `qualname`: its own import of it, else an imported module
+    (`through`: module, the rest of the name after it), else `added` once `statement` is
+    added to the imports."""
+    for local, imported in script.imports.items():
+        if imported == qualname:
             return local
-    for local, qualname in script.imports.items():
-        if qualname == "transformers":
-            return f"{local}.TrainerCallback"
-    edits.imports.append("from transformers import TrainerCallback")
-    return "TrainerCallback"
+    for local, imported in script.imports.items():
+        for module, rest in through:
+            if imported == module:
+                return f"{local}.{rest}"
+    edits.imports.append(statement)
+    return added
 
 
 def _runtime_gradual(
@@ -584,16 +606,14 @@ def _trainer_edits(
 
 def _adamw(script: Script, edits: Edits) -> str:
     """How this file can name torch's AdamW, adding `import torch` when it cannot."""
-    for local, qualname in script.imports.items():
-        if qualname == "torch.optim.AdamW":
-            return local
-    for local, qualname in script.imports.items():
-        if qualname == "torch.optim":
-            return f"{local}.AdamW"
-        if qualname == "torch":
-            return f"{local}.optim.AdamW"
-    edits.imports.append("import torch")
-    return "torch.optim.AdamW"
+    return _imported_as(
+        script,
+        edits,
+        "torch.optim.AdamW",
+        [("torch.optim", "AdamW"), ("torch", "optim.AdamW")],
+        "import torch",
+        "torch.optim.AdamW",
+    )
 
 
 def _split(
