@@ -33,10 +33,13 @@ _STEMS = (
 _AT_STEM = re.compile(r"[A-Za-z]\w*(?:\s*\(|\s+as\s+\w)")
 # at "optim": optim.Foo (called, or picked into a name), "from x.optim import", "optimizers import"
 _AT_OPTIM = re.compile(r"optim(?:\.[A-Z]\w*|(?:izers)?\s+import\b)")
-# just before "optim": "from torch import optim", "timm.optim", "torch_optimizer"
-_BEFORE_OPTIM = re.compile(r"(?:\bimport\s+|timm\.|torch_)$")
+# just before "optim": "from torch import optim", "timm.optim", "torch_optimizer",
+# "getattr(torch.optim" (a class picked by name)
+_BEFORE_OPTIM = re.compile(r"(?:\bimport\s+|timm\.|torch_|getattr\(\s*(?:torch\.)?)$")
 _AT_TRAINER = re.compile(r"Trainer(?:\s*[(,)]|\s+as\s+\w)")
 _ANYWHERE = ("apex", "deepspeed")
+# at "instantiate": a factory given an optimizer's config, `config.instantiate(cfg.optimizer,`
+_AT_FACTORY = re.compile(r"instantiate\w*\s*\(\s*[\w.\[\]\"']*optim", re.IGNORECASE)
 
 
 def worth_parsing(text: str, module_text: ModuleText | None = None) -> bool:
@@ -142,6 +145,7 @@ def _may_build(definition: str) -> bool:
         any(_at(definition, stem, _AT_STEM) for stem in _STEMS)
         or _optim(definition)
         or _at(definition, "Trainer", _AT_TRAINER)
+        or _at(definition, "instantiate", _AT_FACTORY)
     )
 
 
@@ -163,7 +167,7 @@ def _optim(text: str) -> bool:
     position = text.find("optim")
     while position != -1:
         if _AT_OPTIM.match(text, position) or _BEFORE_OPTIM.search(
-            text, max(0, position - 12), position
+            text, max(0, position - 16), position
         ):
             return True
         position = text.find("optim", position + 1)

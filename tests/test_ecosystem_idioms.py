@@ -108,9 +108,104 @@ FIRES = {
         model = BertForSequenceClassification.from_pretrained("bert-base-chinese", num_labels=10)
         optimizer = BertAdam(model.parameters(), lr=5e-5, warmup=0.05, t_total=1000)  # lrlint-expect: LR001
     """,
+    "an optimizer a config names, through torchtune's instantiate": """
+        import torch
+        from torchtune import config
+        class Recipe:
+            def setup(self, cfg):
+                self._model = self._build_model(cfg.model, cfg.checkpoint)
+                self._opt = config.instantiate(cfg.optimizer, params=self._model.parameters())  # lrlint-expect: LR001
+            def _build_model(self, cfg_model, path):
+                net = config.instantiate(cfg_model)
+                net.load_state_dict(torch.load(path))
+                return net
+    """,
+    "hydra's instantiate over the model's parameters, positionally": """
+        from hydra.utils import instantiate
+        from transformers import AutoModelForTokenClassification
+        def train(cfg):
+            tagger = AutoModelForTokenClassification.from_pretrained(cfg.backbone)
+            optim = instantiate(cfg.optim, tagger.parameters())  # lrlint-expect: LR001
+    """,
+    "an optimizer class looked up by name in torch.optim": """
+        import torch
+        from transformers import AutoModel
+        def run(args):
+            encoder = AutoModel.from_pretrained(args.encoder)
+            optimizer = getattr(torch.optim, args.optimizer)(encoder.parameters(), lr=args.lr)  # lrlint-expect: LR001
+    """,
+    "a freeze behind a store_true flag, off unless given": """
+        import argparse
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--freeze_embeddings", action="store_true")
+        args = parser.parse_args()
+        model = AutoModelForSequenceClassification.from_pretrained("roberta-base")
+        if args.freeze_embeddings:
+            model.roberta.embeddings.requires_grad_(False)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)  # lrlint-expect: LR001
+    """,
+    "PEFT behind a dataclass field that defaults to False": """
+        from dataclasses import dataclass, field
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM, HfArgumentParser, Trainer, TrainingArguments
+        @dataclass
+        class TuneArguments:
+            lora: bool = field(default=False, metadata={"help": "train LoRA adapters only"})
+            lora_rank: int = 8
+        tune_args, training_args = HfArgumentParser((TuneArguments, TrainingArguments)).parse_args_into_dataclasses()
+        lm = AutoModelForCausalLM.from_pretrained("EleutherAI/pythia-160m")
+        if tune_args.lora or False:
+            lm = get_peft_model(lm, LoraConfig(r=tune_args.lora_rank))
+        trainer = Trainer(model=lm, args=training_args)  # lrlint-expect: LR001
+    """,
+    "a freezing helper of the file called only behind an off flag": """
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
+        class Settings:
+            freeze_encoder = None
+        def freeze_encoder_of(model):
+            for p in model.get_encoder().parameters():
+                p.requires_grad = False
+        settings = Settings()
+        model = AutoModelForSeq2SeqLM.from_pretrained("t5-small")
+        if settings.freeze_encoder:
+            freeze_encoder_of(model)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)  # lrlint-expect: LR001
+    """,
 }
 
 QUIET = {
+    "instantiate of a config that is not an optimizer's": """
+        from torchtune import config
+        from transformers import AutoModel
+        encoder = AutoModel.from_pretrained("bert-base-uncased")
+        loss = config.instantiate(cfg.loss, encoder.parameters())
+    """,
+    "torchtune's set_trainable_params keeps only the adapters trainable": """
+        import torch
+        from torchtune import config
+        from torchtune.modules.peft import get_adapter_params, set_trainable_params
+        def setup(cfg):
+            model = config.instantiate(cfg.model)
+            model.load_state_dict(torch.load(cfg.checkpoint), strict=False)
+            set_trainable_params(model, get_adapter_params(model))
+            return config.instantiate(cfg.optimizer, model.parameters())
+    """,
+    "a freeze behind a flag whose default is on": """
+        from dataclasses import dataclass
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        @dataclass
+        class Options:
+            freeze_lower: bool = True
+        opts = Options()
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-cased")
+        if opts.freeze_lower:
+            model.bert.embeddings.requires_grad_(False)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """,
     "parts of the trained model frozen through a loop variable": """
         import torch
         from transformers import GPT2LMHeadModel

@@ -292,3 +292,40 @@ def test_fix_reads_the_project_as_check_does(tmp_path: Path) -> None:
     fixed = train.read_text()
     assert "param_groups_by_depth" in fixed  # the class is another module's: depth at run time
     assert check_file(str(train), OPTIONS, Project()).diagnostics == []
+
+
+def test_a_freeze_behind_a_config_class_of_another_module_that_is_off_by_default(
+    tmp_path: Path,
+) -> None:
+    """`cfg = TrainConfig()` from `configs.py`: its class attribute is the flag's default."""
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "configs.py": """
+                from dataclasses import dataclass
+                @dataclass
+                class TrainConfig:
+                    lr: float = 1e-4
+                    use_peft: bool = {default}
+            """,
+            "finetune.py": """
+                import torch
+                from peft import LoraConfig, get_peft_model
+                from transformers import AutoModelForCausalLM
+                from configs import TrainConfig
+                def main():
+                    cfg, other = TrainConfig(), None
+                    model = AutoModelForCausalLM.from_pretrained("facebook/opt-125m")
+                    if cfg.use_peft:
+                        model = get_peft_model(model, LoraConfig(r=8))
+                    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+            """,
+        },
+    )
+    configs = tmp_path / "configs.py"
+    text = configs.read_text(encoding="utf-8")
+    configs.write_text(text.replace("{default}", "False"), encoding="utf-8")
+    assert _codes_at(tmp_path / "finetune.py") == [(10, "LR001")]
+    configs.write_text(text.replace("{default}", "True"), encoding="utf-8")
+    assert _codes_at(tmp_path / "finetune.py") == []  # a fresh Project reads it again

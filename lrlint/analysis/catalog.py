@@ -41,6 +41,8 @@ _OPTIMIZER_NAMES = frozenset(
         "apex.optimizers.FusedLAMB",
         "deepspeed.ops.adam.FusedAdam",
         "deepspeed.ops.adam.DeepSpeedCPUAdam",
+        # one optimizer per parameter, stepped during backward
+        "torchtune.modules.optim.OptimizerInBackward",
     }
 )
 # Members of the optimizer packages that are not optimizers one would build over a model.
@@ -68,6 +70,24 @@ def is_optimizer(qualname: str | None) -> bool:
                 and last not in _NOT_OPTIMIZERS
             )
     return False
+
+
+# Calls that build the optimizer a config or a string names, over the parameters given as
+# their second argument: `config.instantiate(cfg.optimizer, model.parameters())` (torchtune,
+# hydra), litgpt's `instantiate_torch_optimizer("AdamW", model.parameters())`.
+_OPTIMIZER_FACTORIES = frozenset(
+    {
+        "torchtune.config.instantiate",
+        "hydra.utils.instantiate",
+        "litgpt.utils.instantiate_torch_optimizer",
+    }
+)
+# The optimizer packages a name is looked up in: `getattr(torch.optim, args.optimizer)`.
+OPTIMIZER_MODULES = frozenset({"torch.optim", "bitsandbytes.optim", "torch_optimizer"})
+
+
+def is_optimizer_factory(qualname: str | None) -> bool:
+    return qualname in _OPTIMIZER_FACTORIES
 
 
 # Optimizers whose weight_decay defaults to more than 0 (decoupled AdamW); the rest of torch's
@@ -195,6 +215,7 @@ FREEZING_CALLS = frozenset(
         "prepare_model_for_int8_training",
         "add_adapter",  # transformers' PEFT integration: `model.add_adapter(lora_config)`
         "train_adapter",  # adapters / adapter-transformers
+        "set_trainable_params",  # torchtune: only the adapter parameters keep requires_grad
     }
 )
 # loralib's `mark_only_lora_as_trainable`, lit-llama's `mark_only_adapter_as_trainable`...

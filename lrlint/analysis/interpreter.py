@@ -543,6 +543,8 @@ class _Machine:
     # ---- optimizers and schedulers ------------------------------------------------------------
     def _build_optimizer(self, node: cst.Call, qualname: str, frame: _Frame) -> Any:
         args, kwargs = self._arguments(node, frame)
+        if catalog.is_optimizer_factory(qualname):
+            args = args[1:]  # the first names the optimizer; its rate is in the config
         params = kwargs.pop("params", args[0] if args else UNKNOWN)
         defaults = dict(kwargs)
         if "lr" not in defaults and len(args) > 1:

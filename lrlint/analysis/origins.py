@@ -251,6 +251,10 @@ class Resolver:
             wrapped = positional_arg(call, unpack) if unpack is not None else None
             wrapped = wrapped or keyword_arg(call, "model") or positional_arg(call, 0)
             return self.resolve(wrapped, scope, seq) if wrapped is not None else UNKNOWN
+        if receiver is not None and dotted(receiver) == "self" and scope.owner and name:
+            method = self._method(scope.owner, name)  # `self._model = self._setup_model(cfg)`
+            if method is not None:
+                return self._returns(method, unpack)
         if isinstance(func, cst.Name) and qualname is None:
             info = script.classes.get(func.value)
             if info is not None:
@@ -269,6 +273,18 @@ class Resolver:
             # a function from another module (`load_model(...)`) stays unknown
             return Resolution(Origin.SCRATCH, call)
         return UNKNOWN
+
+    def _method(self, info: ClassInfo, name: str, depth: int = 0) -> Scope | None:
+        """The method `name` of a class or, failing that, of its bases."""
+        script = info.scope.script or self.script
+        for function in script.functions.get(name, ()):
+            if function.owner is info:
+                return function
+        for base_info in self._bases(info) if depth < 8 else ():
+            found = self._method(base_info, name, depth + 1)
+            if found is not None:
+                return found
+        return None
 
     def _returns(self, function: Scope, unpack: int | None) -> Resolution:
         return _best(

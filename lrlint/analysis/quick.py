@@ -36,7 +36,7 @@ def builds_optimizer_or_trainer(text: str, elsewhere: BuildsElsewhere | None = N
     if facts.builds(facts.calls):
         return True
     if elsewhere is not None:
-        called = {d.split(".")[0] for d in map(_dotted, facts.calls) if d is not None}
+        called = {d.split(".")[0] for d in (_dotted(c.func) for c in facts.calls) if d}
         imported = {facts.project_names[n] for n in called if n in facts.project_names}
         return any(elsewhere(*found) for found in sorted(imported))
     return False
@@ -102,7 +102,7 @@ def _builders(text: str) -> frozenset[str] | None:
     found = set(facts.built_on_known)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            calls = [n.func for n in ast.walk(node) if isinstance(n, ast.Call)]
+            calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
             if facts.builds(calls):
                 found.add(node.name)
     return frozenset(found)
@@ -117,10 +117,10 @@ class _Facts:
         self.project_names: dict[str, tuple[str, int, str]] = {}
         classes: dict[str, list[str]] = {}
         assigned: list[tuple[str, ast.expr]] = []
-        self.calls: list[ast.expr] = []
+        self.calls: list[ast.Call] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                self.calls.append(node.func)
+                self.calls.append(node)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -151,17 +151,37 @@ class _Facts:
         dotted = _dotted(value)
         return dotted is not None and catalog.is_optimizer(_qualify(dotted, self.names))
 
-    def builds(self, calls: list[ast.expr]) -> bool:
-        for func in calls:
-            dotted = _dotted(func)
+    def builds(self, calls: list[ast.Call]) -> bool:
+        for call in calls:
+            dotted = _dotted(call.func)
             if dotted is None:
+                if self._looked_up(call.func):
+                    return True
                 continue
             if dotted in self.built_on_known:
                 return True
             qualname = _qualify(dotted, self.names)
-            if qualname is not None and (catalog.is_optimizer(qualname) or _is_trainer(qualname)):
+            if qualname is not None and (
+                catalog.is_optimizer(qualname)
+                or _is_trainer(qualname)
+                or (catalog.is_optimizer_factory(qualname) and _names_optimizer(call))
+            ):
                 return True
         return False
+
+    def _looked_up(self, func: ast.expr) -> bool:
+        """`getattr(torch.optim, name)`: an optimizer class picked by name."""
+        if not (isinstance(func, ast.Call) and _dotted(func.func) == "getattr" and func.args):
+            return False
+        module = _dotted(func.args[0])
+        return module is not None and _qualify(module, self.names) in catalog.OPTIMIZER_MODULES
+
+
+def _names_optimizer(call: ast.Call) -> bool:
+    """A factory call whose first argument is an optimizer's config (`cfg.optimizer`)."""
+    config = call.args[0] if call.args else None
+    config = config or next((k.value for k in call.keywords if k.arg == "config"), None)
+    return config is not None and "optim" in ast.unparse(config).lower()
 
 
 def _dotted(node: ast.expr) -> str | None:

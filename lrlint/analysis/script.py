@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lrlint.analysis import catalog
-from lrlint.analysis.names import ImportTable, dotted, last_name
+from lrlint.analysis.names import ImportTable, dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.walk import walk
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class DataSize:
 # The names of helpers that load weights into a model passed to them.
 _LOADER_NAME = re.compile(
     r"^(?:load_(?:checkpoint|weights|pretrained|state_dict|ckpt)\w*|\w*init_model|"
-    r"\w*load_\w*(?:checkpoint|weights|pretrained|ckpt)|load_model_weights)$"
+    r"\w*load_\w*(?:checkpoint|weights|pretrained|ckpt|model_state_dict)|load_model_weights)$"
 )
 
 # Calls that read a dataset from outside the code: beside them, a literal list of a few
@@ -152,7 +152,9 @@ class Script:
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, list[Scope]] = {}  # by name; methods included
         self.calls: list[CallSite] = []
-        self.freeze_guards: dict[int, list[cst.If]] = {}  # id(freeze) -> the ifs around it
+        # id(freeze or call) -> the ifs around it
+        self.guards: dict[int, list[cst.If]] = {}
+        self.freeze_scopes: dict[int, Scope] = {}  # id(freeze) -> the scope it is in
         self.freezes: list[cst.CSTNode] = []
         self.has_evaluation = False
         self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
@@ -174,18 +176,54 @@ class Script:
         module = cst.parse_module(text)
         script = cls(module, text, path, project)
         walk(module, _Collector(script))
-        script.freezes = [f for f in script.freezes if not script._dead(f)]
+        script.freezes = [f for f in script.freezes if not script.dead(f)]
         if project is not None:
             project.adopt(script)
         return script
 
-    def _dead(self, freeze: cst.CSTNode) -> bool:
-        """A freeze in the body of an `if` on a constant that is False (`freeze_encoder = False`
-        at the top of the script, then `if freeze_encoder: model.freeze_encoder()`)."""
-        for guard in self.freeze_guards.get(id(freeze), ()):
-            if _false_constant(self, guard.test) and _contains(guard.body, freeze):
+    def dead(self, node: cst.CSTNode) -> bool:
+        """A freeze or a call in the body of an `if` that is false when the script runs as it
+        comes (`freeze_encoder = False` at the top of the script, then `if freeze_encoder:
+        model.freeze_encoder()`; `if args.use_lora:` with `--use_lora` off by default), or
+        a freeze in a function of this module that is only called so."""
+        for guard in self.guards.get(id(node), ()):
+            if _off_by_default(self, guard.test) and _contains(guard.body, node):
                 return True
-        return False
+        scope = self.freeze_scopes.get(id(node))
+        if scope is None or scope.kind != "function" or scope.parent is not self.module_scope:
+            return False
+        calls = [site for site in self.calls if last_name(site.node.func) == scope.name]
+        return bool(calls) and all(self.dead(site.node) for site in calls)
+
+    def flag_defaults(self, receiver: str, name: str) -> list[cst.BaseExpression]:
+        """The defaults of the option or setting `receiver.name`: the class attribute of the
+        class `receiver` is built from (`cfg = TrainConfig()`, here or in another module of
+        the project), else its argparse default and its value in the class bodies of this
+        module (argument dataclasses, config classes). Empty: nothing says."""
+        built = [info for info in self._built_from(receiver) if _class_binds(info, name)]
+        if built:
+            return [value for info in built for value in _class_defaults(info, name)]
+        found = [self.argparse_defaults[name]] if name in self.argparse_defaults else []
+        for info in self.classes.values():
+            found += _class_defaults(info, name)
+        return found
+
+    def _built_from(self, receiver: str) -> list[ClassInfo]:
+        """The classes of the project that a name is bound to instances of, in any scope."""
+        found = []
+        for scope in self.function_scopes:
+            for binding in scope.bindings.get(receiver, ()):
+                value = binding.value
+                if binding.unpack is not None:
+                    elements = value.elements if isinstance(value, cst.Tuple) else ()
+                    inside = binding.unpack < len(elements)
+                    value = elements[binding.unpack].value if inside else None
+                if isinstance(value, cst.Call) and not value.args:
+                    name = dotted(value.func)
+                    info = self.class_named(name) if name is not None else None
+                    if info is not None:
+                        found.append(info)
+        return found
 
     @cached_property
     def optimizer_classes(self) -> frozenset[str]:
@@ -204,13 +242,39 @@ class Script:
         return frozenset(found)
 
     def is_optimizer_call(self, call: cst.Call, qualname: str | None) -> bool:
-        return catalog.is_optimizer(qualname) or (
-            isinstance(call.func, cst.Name)
-            and (
-                call.func.value in self.optimizer_classes
-                or call.func.value in self.optimizer_aliases
+        func = call.func
+        if isinstance(func, cst.Name) and (
+            func.value in self.optimizer_classes or func.value in self.optimizer_aliases
+        ):
+            return True
+        if catalog.is_optimizer_factory(qualname):
+            # `instantiate` builds anything a config names: only an optimizer's config counts
+            config = keyword_arg(call, "config") or positional_arg(call, 0)
+            return (
+                config is not None
+                and "optim" in self.code(config).lower()
+                and self.optimizer_params(call, qualname) is not None
             )
-        )
+        if (  # `getattr(torch.optim, args.optimizer)(model.parameters(), lr=...)`
+            isinstance(func, cst.Call)
+            and last_name(func.func) == "getattr"
+            and func.args
+            and self.imports.qualify(func.args[0].value) in catalog.OPTIMIZER_MODULES
+        ):
+            return True
+        return catalog.is_optimizer(qualname)
+
+    def optimizer_params(self, call: cst.Call, qualname: str | None) -> cst.BaseExpression | None:
+        """The parameters an optimizer call is given: its `params`, else its first positional
+        argument (a factory's second: its first names the optimizer)."""
+        index = 1 if catalog.is_optimizer_factory(qualname) else 0
+        return keyword_arg(call, "params") or positional_arg(call, index)
+
+    def optimizer_lr(self, call: cst.Call, qualname: str | None) -> cst.BaseExpression | None:
+        """The `lr` an optimizer call is given (a factory's is in the config it names)."""
+        if catalog.is_optimizer_factory(qualname):
+            return keyword_arg(call, "lr")
+        return keyword_arg(call, "lr") or positional_arg(call, 1)
 
     @property
     def function_scopes(self) -> list[Scope]:
@@ -373,18 +437,65 @@ def _selected(value: cst.BaseExpression) -> int | None:
     return None
 
 
-def _false_constant(script: Script, test: cst.BaseExpression) -> bool:
-    """`False`, or a name bound once, at the top of the module, to `False`."""
-    if isinstance(test, cst.Name) and test.value == "False":
-        return True
-    if not isinstance(test, cst.Name):
+def _off_by_default(script: Script, test: cst.BaseExpression, depth: int = 0) -> bool:
+    """A test that is false as the script runs by default: `False`; a module constant bound
+    once to False; a flag (`args.use_lora`, `training_args.use_lora`) whose every default the
+    project shows (argparse, the class attributes of argument dataclasses and config
+    classes) is False, None, 0 or empty; `a or b` of two such, `a and b` with one."""
+    if depth > 8:
         return False
-    bindings = script.module_scope.bindings.get(test.value, [])
+    if isinstance(test, cst.BooleanOperation):
+        left = _off_by_default(script, test.left, depth + 1)
+        right = _off_by_default(script, test.right, depth + 1)
+        return left and right if isinstance(test.operator, cst.Or) else left or right
+    if isinstance(test, cst.Name):
+        if test.value == "False":
+            return True
+        bindings = script.module_scope.bindings.get(test.value, [])
+        return (
+            len(bindings) == 1
+            and isinstance(bindings[0].value, cst.Name)
+            and bindings[0].value.value == "False"
+        )
+    receiver = dotted(test.value) if isinstance(test, cst.Attribute) else None
+    if isinstance(test, cst.Attribute) and receiver not in (None, "self"):
+        defaults = script.flag_defaults(receiver or "", test.attr.value)
+        return bool(defaults) and all(_falsy(default) for default in defaults)
+    return False
+
+
+def _class_binds(info: ClassInfo, name: str, depth: int = 0) -> bool:
+    if name in info.scope.bindings:
+        return True
+    script = info.scope.script
     return (
-        len(bindings) == 1
-        and isinstance(bindings[0].value, cst.Name)
-        and bindings[0].value.value == "False"
+        depth < 8
+        and script is not None
+        and any(_class_binds(base, name, depth + 1) for base in script.bases_of(info))
     )
+
+
+def _class_defaults(info: ClassInfo, name: str, depth: int = 0) -> list[cst.BaseExpression]:
+    """A class's value for an attribute in its body (or its bases')."""
+    bindings = info.scope.bindings.get(name)
+    if bindings:
+        return [b.value if b.value is not None else cst.Name("Unknown") for b in bindings]
+    script = info.scope.script
+    if depth >= 8 or script is None:
+        return []
+    return [v for base in script.bases_of(info) for v in _class_defaults(base, name, depth + 1)]
+
+
+def _falsy(value: cst.BaseExpression) -> bool:
+    if isinstance(value, cst.Call) and last_name(value.func) == "field":
+        value = keyword_arg(value, "default") or cst.Name("Unknown")
+    if isinstance(value, cst.Name):
+        return value.value in {"False", "None"}
+    if isinstance(value, cst.Integer):
+        return value.evaluated_value == 0
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value in ("", b"")
+    return False
 
 
 def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
@@ -415,8 +526,9 @@ class _Collector(cst.CSTVisitor):
 
     def _freeze(self, node: cst.CSTNode) -> None:
         if self.ifs:
-            self.script.freeze_guards[id(node)] = list(self.ifs)
+            self.script.guards[id(node)] = list(self.ifs)
         self.script.freezes.append(node)
+        self.script.freeze_scopes[id(node)] = self.scope
 
     def _next(self) -> int:
         self.seq += 1
@@ -568,6 +680,8 @@ class _Collector(cst.CSTVisitor):
         script = self.script
         qualname = script.imports.qualify(node.func)
         script.calls.append(CallSite(node, self.scope, self._next(), qualname))
+        if self.ifs:
+            script.guards[id(node)] = list(self.ifs)
         name = last_name(node.func)
         if name is None:
             return
@@ -634,6 +748,13 @@ class _Collector(cst.CSTVisitor):
             None,
         )
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        action = keywords.get("action")
+        if (
+            "default" not in keywords
+            and isinstance(action, cst.SimpleString)
+            and action.evaluated_value == "store_true"
+        ):
+            keywords["default"] = cst.Name("False")
         if "default" not in keywords:
             return
         dest_node = keywords.get("dest")

@@ -93,7 +93,7 @@ class TrainingSetup:
         if project is None:
             return False
         for site in self.script.calls:
-            if site.qualname is None:
+            if site.qualname is None or self.script.dead(site.node):
                 continue
             text = project.definition_of(self.script, site.qualname)
             if text is not None and quick.definition_freezes(text, site.qualname.split(".")[-1]):

@@ -34,10 +34,10 @@ def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
 
 def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     call, script = site.node, setup.script
-    params = keyword_arg(call, "params") or positional_arg(call, 0)
+    params = script.optimizer_params(call, site.qualname)
     if params is None:
         return None
-    lr = keyword_arg(call, "lr") or positional_arg(call, 1)
+    lr = script.optimizer_lr(call, site.qualname)
     lr_code = script.code(lr).strip() if lr is not None else None
     uniform = uniform_params(script, params, site.scope, site.seq, lr_code)
     if uniform is None or not setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrlint.analysis import values
+from lrlint.analysis import catalog, values
 from lrlint.analysis.names import last_name
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
 from lrlint.rules.base import Finding, Rule, RuleContext
@@ -41,6 +41,8 @@ def _message(context: RuleContext, uniform: UniformSite) -> str:
         )
     if rate is not None:
         at = f"lr={rate}"
+    elif catalog.is_optimizer_factory(site.qualname):
+        at = "the one lr its optimizer config names"
     elif any(arg.star == "**" for arg in site.node.args):
         at = "the one lr given through **keyword arguments"
     else:
