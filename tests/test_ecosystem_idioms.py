@@ -160,6 +160,21 @@ FIRES = {
             lm = get_peft_model(lm, LoraConfig(r=tune_args.lora_rank))
         trainer = Trainer(model=lm, args=training_args)  # lrlint-expect: LR001
     """,
+    "no_decay groups built by a helper of the file, empty groups dropped": """
+        import torch
+        from transformers import AutoModelForCausalLM
+        def grouped(net, decay, skip=("bias", "norm.weight")):
+            groups = [
+                {"params": [p for n, p in net.named_parameters() if not any(s in n for s in skip)],
+                 "weight_decay": decay},
+                {"params": [p for n, p in net.named_parameters() if any(s in n for s in skip)],
+                 "weight_decay": 0.0},
+            ]
+            return [g for g in groups if len(g["params"]) > 0]
+        def main(args):
+            lm = AutoModelForCausalLM.from_pretrained(args.model_name_or_path)
+            optimizer = torch.optim.AdamW(grouped(lm, args.weight_decay), lr=args.lr)  # lrlint-expect: LR001
+    """,
     "a freezing helper of the file called only behind an off flag": """
         import torch
         from transformers import AutoModelForSeq2SeqLM
@@ -192,6 +207,31 @@ QUIET = {
             model.load_state_dict(torch.load(cfg.checkpoint), strict=False)
             set_trainable_params(model, get_adapter_params(model))
             return config.instantiate(cfg.optimizer, model.parameters())
+    """,
+    "groups from a helper that gives the head its own rate": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        def grouped(net, lr):
+            return [
+                {"params": [p for n, p in net.named_parameters() if "classifier" not in n]},
+                {"params": [p for n, p in net.named_parameters() if "classifier" in n], "lr": lr * 10},
+            ]
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-cased")
+        optimizer = torch.optim.AdamW(grouped(model, 2e-5), lr=2e-5)
+    """,
+    "an optimizer built only behind a flag that is off by default": """
+        import argparse
+        import bitsandbytes as bnb
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--qlora", action="store_true")
+        args = parser.parse_args()
+        lm = AutoModelForCausalLM.from_pretrained("facebook/opt-350m")
+        if args.qlora:
+            lm = get_peft_model(lm, LoraConfig(r=16))
+            optimizer = bnb.optim.PagedAdamW(lm.parameters(), lr=2e-4)
     """,
     "a freeze behind a flag whose default is on": """
         from dataclasses import dataclass

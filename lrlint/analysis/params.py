@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lrlint.analysis.names import dotted, last_name
+from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 
 _PARAM_METHODS = frozenset({"parameters", "named_parameters"})
 # Attributes that are the same module, not a part of it (DDP, torch.compile, Lightning wrappers).
 _TRANSPARENT_ATTRS = frozenset({"module", "_orig_mod"})
+_ENDLESS = float("inf")  # what a function returns: its names as bound at its end
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,56 @@ class _Reader:
             return self.read(call.args[0].value, scope, seq, depth + 1)
         if builtin == "filter" and len(call.args) == 2 and _only_requires_grad(call.args[0].value):
             return self.read(call.args[1].value, scope, seq, depth + 1)
-        return None
+        return self._helper(call, scope, seq, depth)
+
+    def _helper(self, call: cst.Call, scope: Scope, seq: float, depth: int) -> Uniform | None:
+        """A function of this module or of the project that returns the groups of the model
+        it is given (`get_optimizer_grouped_parameters(model, args.weight_decay)`): uniform
+        over the model the call passes, when every return is uniform over that parameter."""
+        function = self._function(call)
+        if function is None or not function.returns or function.owner is not None:
+            return None
+        script = function.script or self.script
+        reader = _Reader(script, None)
+        parameter: str | None = None
+        for value in function.returns:
+            found = reader.read(value, function, _ENDLESS, depth + 1)
+            if found is None or not isinstance(found.model, cst.Name):
+                return None
+            name = found.model.value
+            if name not in function.params or parameter not in (None, name):
+                return None
+            parameter = name
+        assert parameter is not None
+        index = function.params.index(parameter)
+        given = keyword_arg(call, parameter) or positional_arg(call, index)
+        model = whole_model(given) if given is not None else None
+        return Uniform(model, scope, seq) if model is not None else None
+
+    def _function(self, call: cst.Call) -> Scope | None:
+        if isinstance(call.func, cst.Name):
+            local = [f for f in self.script.functions.get(call.func.value, ()) if f.owner is None]
+            if local:
+                return local[-1]
+        qualname = self.script.imports.qualify(call.func)
+        found = self.script.symbol(qualname) if qualname is not None else None
+        return found.function if found is not None else None
 
     def _comprehension(
         self, expr: cst.ListComp | cst.GeneratorExp, scope: Scope, seq: float, depth: int
     ) -> Uniform | None:
         loop = expr.for_in
-        if loop.inner_for_in is not None or not all(_keeps_the_model(c.test) for c in loop.ifs):
+        if loop.inner_for_in is not None:
+            return None
+        if (  # `[g for g in groups if g["params"]]`: the same groups, the empty ones dropped
+            isinstance(expr.elt, cst.Name)
+            and isinstance(loop.target, cst.Name)
+            and expr.elt.value == loop.target.value
+            and loop.ifs
+            and all(_drops_empty_group(c.test, loop.target.value) for c in loop.ifs)
+        ):
+            return self.read(loop.iter, scope, seq, depth + 1)
+        if not all(_keeps_the_model(c.test) for c in loop.ifs):
             return None
         return self._source(loop.iter, scope, seq, depth)
 
@@ -167,6 +211,29 @@ def _dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | Non
             items[arg.keyword.value] = arg.value
         return items
     return None
+
+
+def _drops_empty_group(test: cst.BaseExpression, group: str) -> bool:
+    """`g["params"]` or `len(g["params"]) > 0`: a filter that only drops empty groups."""
+    if (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.GreaterThan)
+        and isinstance(test.comparisons[0].comparator, cst.Integer)
+        and test.comparisons[0].comparator.value == "0"
+        and isinstance(test.left, cst.Call)
+        and last_name(test.left.func) == "len"
+        and len(test.left.args) == 1
+    ):
+        test = test.left.args[0].value
+    return (
+        isinstance(test, cst.Subscript)
+        and dotted(test.value) == group
+        and len(test.slice) == 1
+        and isinstance(test.slice[0].slice, cst.Index)
+        and isinstance(test.slice[0].slice.value, cst.SimpleString)
+        and test.slice[0].slice.value.evaluated_value == "params"
+    )
 
 
 def _keeps_the_model(test: cst.BaseExpression) -> bool:

@@ -26,7 +26,10 @@ class UniformSite:
 
 
 def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
-    found = [_optimizer(setup, site) for site in setup.optimizer_calls]
+    # an optimizer built only behind a flag that is off by default belongs to a run we do not
+    # see (`if args.use_qlora:` also freezes the base the way that run sets it up)
+    live = [site for site in setup.optimizer_calls if not setup.script.dead(site.node)]
+    found = [_optimizer(setup, site) for site in live]
     found += [_trainer(setup, site) for site in setup.hf_trainer_calls]
     # frozen lower layers (or PEFT) mean the rates are not uniform over the model
     return [u for u in found if u is not None and not setup.freezes_model(u.site.node, u.model)]
