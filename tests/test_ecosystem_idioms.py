@@ -189,9 +189,52 @@ FIRES = {
             freeze_encoder_of(model)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)  # lrlint-expect: LR001
     """,
+    "a sentence-transformers cross-encoder from the hub": """
+        from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer
+        ranker = CrossEncoder("cross-encoder/ms-marco-MiniLM-L-6-v2", num_labels=1)
+        trainer = CrossEncoderTrainer(model=ranker, train_dataset=pairs)  # lrlint-expect: LR001
+    """,
+    "a segmentation_models_pytorch model on an ImageNet encoder": """
+        import torch
+        import segmentation_models_pytorch as smp
+        net = smp.Unet("resnet34", encoder_weights="imagenet", classes=3)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)  # lrlint-expect: LR001
+    """,
+    "attributes unpacked from what a loader returns": """
+        import torch
+        from torch import nn
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        def load(name):
+            return AutoModelForSequenceClassification.from_pretrained(name), AutoTokenizer.from_pretrained(name)
+        class Module(nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.net, self.tok = load(name)
+            def configure(self):
+                return torch.optim.Adam(self.parameters(), lr=3e-5)  # lrlint-expect: LR001
+    """,
 }
 
 QUIET = {
+    "a segmentation_models_pytorch model trained from scratch": """
+        import torch
+        import segmentation_models_pytorch as smp
+        net = smp.FPN("resnet34", encoder_weights=None, classes=3)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    """,
+    "the second of what a loader returns is not the model": """
+        import torch
+        from torch import nn
+        from transformers import AutoTokenizer
+        def load(name):
+            return nn.Linear(4, 2), AutoTokenizer.from_pretrained(name)
+        class Module(nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.net, self.tok = load(name)
+            def configure(self):
+                return torch.optim.Adam(self.parameters(), lr=3e-5)
+    """,
     "instantiate of a config that is not an optimizer's": """
         from torchtune import config
         from transformers import AutoModel

@@ -294,10 +294,16 @@ def test_fix_reads_the_project_as_check_does(tmp_path: Path) -> None:
     assert check_file(str(train), OPTIONS, Project()).diagnostics == []
 
 
+@pytest.mark.parametrize(
+    "receives",
+    ["def main():\n    cfg, other = TrainConfig(), None", "def main(cfg: TrainConfig):\n    pass"],
+    ids=["built here", "annotated parameter"],
+)
 def test_a_freeze_behind_a_config_class_of_another_module_that_is_off_by_default(
-    tmp_path: Path,
+    tmp_path: Path, receives: str
 ) -> None:
-    """`cfg = TrainConfig()` from `configs.py`: its class attribute is the flag's default."""
+    """`cfg = TrainConfig()` or `cfg: TrainConfig` from `configs.py`: its class attribute is
+    the flag's default."""
     _write(
         tmp_path,
         {
@@ -314,8 +320,7 @@ def test_a_freeze_behind_a_config_class_of_another_module_that_is_off_by_default
                 from peft import LoraConfig, get_peft_model
                 from transformers import AutoModelForCausalLM
                 from configs import TrainConfig
-                def main():
-                    cfg, other = TrainConfig(), None
+                {receives}
                     model = AutoModelForCausalLM.from_pretrained("facebook/opt-125m")
                     if cfg.use_peft:
                         model = get_peft_model(model, LoraConfig(r=8))
@@ -323,6 +328,9 @@ def test_a_freeze_behind_a_config_class_of_another_module_that_is_off_by_default
             """,
         },
     )
+    script = tmp_path / "finetune.py"
+    lines = script.read_text(encoding="utf-8").replace("{receives}", receives)
+    script.write_text(lines, encoding="utf-8")
     configs = tmp_path / "configs.py"
     text = configs.read_text(encoding="utf-8")
     configs.write_text(text.replace("{default}", "False"), encoding="utf-8")

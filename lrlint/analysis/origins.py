@@ -103,6 +103,10 @@ class Resolver:
             return self.resolve(expr.value, scope, seq)
         if isinstance(expr, cst.Call):
             return self._call(expr, scope, seq, unpack)
+        item = _integer_index(expr)
+        if item is not None and unpack is None:  # `load(...)[0]`: the first of what it returns
+            assert isinstance(expr, cst.Subscript)
+            return self.resolve(expr.value, scope, seq, item)
         if (
             isinstance(expr, (cst.Tuple, cst.List))
             and unpack is not None
@@ -329,9 +333,21 @@ class Resolver:
             "torch.load",
             "torch.hub.load",
             "sentence_transformers.SentenceTransformer",
+            "sentence_transformers.CrossEncoder",
+            "sentence_transformers.cross_encoder.CrossEncoder",
             "open_clip.create_model_and_transforms",
         }:
             return Origin.PRETRAINED
+        if qualname.startswith("segmentation_models_pytorch.") and name and name[0].isupper():
+            # smp's architectures load an ImageNet encoder unless `encoder_weights=None`
+            weights = keyword_arg(call, "encoder_weights")
+            if weights is None:
+                weights = positional_arg(call, 2)  # (encoder_name, encoder_depth, encoder_weights)
+            return (
+                Origin.SCRATCH
+                if weights is not None and _is_literal_none(weights)
+                else (Origin.PRETRAINED)
+            )
         return None
 
     def _loads_weights(self, site: CallSite) -> bool:
@@ -340,3 +356,14 @@ class Resolver:
         receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
         origin = self._weights_origin(node, name, site.qualname, receiver)
         return origin == Origin.PRETRAINED and site.qualname != "torch.load"
+
+
+def _integer_index(expr: cst.BaseExpression) -> int | None:
+    """`x[0]`: the integer a subscript takes, if it takes one literal non-negative integer."""
+    if not isinstance(expr, cst.Subscript) or len(expr.slice) != 1:
+        return None
+    index = expr.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+        value = index.value.evaluated_value
+        return value if isinstance(value, int) else None
+    return None

@@ -212,6 +212,15 @@ class Script:
         """The classes of the project that a name is bound to instances of, in any scope."""
         found = []
         for scope in self.function_scopes:
+            function = scope.node
+            if receiver in scope.params and isinstance(function, cst.FunctionDef):
+                # `def main(args: DPOConfig)`: the annotation names the class
+                for param in (*function.params.params, *function.params.kwonly_params):
+                    annotation = param.annotation.annotation if param.annotation else None
+                    name = dotted(annotation) if annotation is not None else None
+                    info = self.class_named(name) if param.name.value == receiver and name else None
+                    if info is not None:
+                        found.append(info)
             for binding in scope.bindings.get(receiver, ()):
                 value = binding.value
                 if binding.unpack is not None:
@@ -634,6 +643,14 @@ class _Collector(cst.CSTVisitor):
             for index, element in enumerate(target.elements):
                 if isinstance(element.value, cst.Name):
                     self.scope.bind(element.value.value, Binding(value, seq, unpack=index))
+                elif isinstance(element.value, cst.Attribute) and not isinstance(
+                    element, cst.StarredElement
+                ):
+                    # `self.model, self.tokenizer = load(...)`: the attribute is `load(...)[0]`
+                    item = cst.Subscript(
+                        value, [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))]
+                    )
+                    self._assign(element.value, item)
         elif isinstance(target, cst.Attribute):
             if target.attr.value == "requires_grad" and _is_false(value):
                 self._freeze(target)
