@@ -213,9 +213,97 @@ FIRES = {
             def configure(self):
                 return torch.optim.Adam(self.parameters(), lr=3e-5)  # lrlint-expect: LR001
     """,
+    "a checkpoint loaded in one branch, a config built in the other": """
+        import torch
+        from transformers import AutoConfig, AutoModelForMaskedLM
+        def main(args):
+            config = AutoConfig.from_pretrained(args.config_name)
+            if args.checkpoint:
+                mlm = AutoModelForMaskedLM.from_pretrained(args.checkpoint, config=config)
+            elif args.resume_from:
+                mlm = torch.load(args.resume_from)
+            else:
+                mlm = AutoModelForMaskedLM.from_config(config)
+            def run(mlm, args):
+                optimizer = torch.optim.AdamW(mlm.parameters(), lr=args.lr)  # lrlint-expect: LR001
+            run(mlm, args)
+    """,
+    "a LoRA group at its own rate, a conversion behind a rank flag that is 0 by default": """
+        import argparse
+        import torch
+        from transformers import AutoModelForCausalLM
+        from mylib.lora import add_lora, lora_only
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--rank", type=int, default=0)
+        parser.add_argument("--train_lora_only", action="store_true")
+        args = parser.parse_args()
+        def groups(net, decay, lora_lr=1e-3, skip=("bias", "norm.weight"), adapters=["lora_A", "lora_B"]):
+            all_groups = [
+                {"params": [p for n, p in net.named_parameters()
+                            if not any(s in n for s in skip) and not any(a in n for a in adapters)],
+                 "weight_decay": decay},
+                {"params": [p for n, p in net.named_parameters() if any(a in n for a in adapters)],
+                 "weight_decay": decay, "lr": lora_lr},
+                {"params": [p for n, p in net.named_parameters() if any(s in n for s in skip)],
+                 "weight_decay": 0.0},
+            ]
+            kept = []
+            for g in all_groups:
+                if g["params"]:
+                    kept.append(g)
+            return kept
+        lm = AutoModelForCausalLM.from_pretrained("facebook/opt-350m")
+        if args.rank > 0:
+            lm = add_lora(lm, args.rank)
+            if args.train_lora_only:
+                lm = lora_only(lm)
+        optimizer = torch.optim.AdamW(groups(lm, 0.1), lr=3e-5)  # lrlint-expect: LR001
+    """,
 }
 
 QUIET = {
+    "a LoRA conversion behind a rank flag that is on by default": """
+        import argparse
+        import torch
+        from transformers import AutoModelForCausalLM
+        from mylib.lora import add_lora
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--rank", type=int, default=8)
+        args = parser.parse_args()
+        def lora_only(net):
+            for name, param in net.named_parameters():
+                param.requires_grad = "lora_" in name
+            return net
+        lm = AutoModelForCausalLM.from_pretrained("facebook/opt-350m")
+        if args.rank > 0:
+            lm = lora_only(add_lora(lm, args.rank))
+        optimizer = torch.optim.AdamW(lm.parameters(), lr=3e-5)
+    """,
+    "a group of named parts at their own rate is not a LoRA group": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained("roberta-base")
+        heads = ["classifier"]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": [p for n, p in model.named_parameters() if not any(h in n for h in heads)]},
+                {"params": [p for n, p in model.named_parameters() if any(h in n for h in heads)], "lr": 1e-3},
+            ],
+            lr=2e-5,
+        )
+    """,
+    "a model from the hub replaced, whatever the branch, by one built from scratch": """
+        import torch
+        from torch import nn
+        from transformers import AutoModel
+        def main(args):
+            if args.warm_start:
+                net = AutoModel.from_pretrained(args.checkpoint)
+            else:
+                net = nn.Linear(4, 2)
+            net = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+            optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
+    """,
     "a segmentation_models_pytorch model trained from scratch": """
         import torch
         import segmentation_models_pytorch as smp

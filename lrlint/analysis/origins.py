@@ -122,8 +122,16 @@ class Resolver:
         bound_seq = seq
         while current is not None:
             binding = current.reaching(name, bound_seq)
+            while binding is not None and _skipped_transform(
+                current.script or self.script, binding, name
+            ):
+                binding = current.reaching(name, binding.seq)
             if binding is not None:
                 found = self._binding(binding, current)
+                for other in current.alternatives(name, binding, bound_seq):
+                    # another branch of an `if` binds it too: the union is the likelier origin
+                    alternative = self._binding(other, current)
+                    found = alternative if alternative.origin > found.origin else found
                 if found.origin < Origin.PRETRAINED and self._state_dict_loaded(name, current, seq):
                     return Resolution(Origin.PRETRAINED, found.source)
                 return found
@@ -356,6 +364,17 @@ class Resolver:
         receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
         origin = self._weights_origin(node, name, site.qualname, receiver)
         return origin == Origin.PRETRAINED and site.qualname != "torch.load"
+
+
+def _skipped_transform(script: Script, binding: Binding, name: str) -> bool:
+    """`model = get_peft_model(model, ...)` behind a flag that is off by default: as the script
+    runs by default, the name keeps the model it had."""
+    value = binding.value
+    return (
+        isinstance(value, cst.Call)
+        and any(dotted(arg.value) == name for arg in value.args)
+        and script.dead(value)
+    )
 
 
 def _integer_index(expr: cst.BaseExpression) -> int | None:

@@ -12,6 +12,7 @@ import libcst as cst
 
 from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
+from lrlint.analysis.values import strings
 
 _PARAM_METHODS = frozenset({"parameters", "named_parameters"})
 # Attributes that are the same module, not a part of it (DDP, torch.compile, Lightning wrappers).
@@ -153,7 +154,10 @@ class _Reader:
 
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
         if (id(scope), name) in self.script.grown_names:
-            return None  # built up with append/extend: not something we read here
+            copied = _non_empty_copy(name, scope)
+            if copied is None:
+                return None  # built up with append/extend: not something we read here
+            return self.read(copied, scope, seq, depth + 1)
         binding = scope.reaching(name, seq)
         if binding is None or binding.value is None or binding.unpack is not None:
             return None
@@ -172,13 +176,15 @@ class _Reader:
             group = _dict_items(element)
             if group is None or "params" not in group:
                 return None
+            if _adapters_only(self.script, group["params"], scope, seq):
+                continue  # LoRA weights the script may add: new parameters, not the model's
             rate = group.get("lr")
             rates.add(self.script.code(rate).strip() if rate is not None else self.default_lr)
             source = self._group_source(group["params"], scope, seq)
             if source is None:
                 return None
             models.append(source)
-        if len(rates) != 1:
+        if len(rates) != 1 or not models:
             return None
         first = self.script.code(models[0].model)
         if any(self.script.code(m.model) != first for m in models[1:]):
@@ -211,6 +217,79 @@ def _dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | Non
             items[arg.keyword.value] = arg.value
         return items
     return None
+
+
+def _non_empty_copy(name: str, scope: Scope) -> cst.BaseExpression | None:
+    """`kept = []; for g in groups: if g["params"]: kept.append(g)`: the groups `kept` copies,
+    the empty ones dropped, when that loop is the only thing that grows `kept`."""
+    function = scope.node
+    if not isinstance(function, cst.FunctionDef) or not isinstance(
+        function.body, cst.IndentedBlock
+    ):
+        return None
+    found = None
+    for statement in function.body.body:
+        if not isinstance(statement, cst.For) or not isinstance(statement.target, cst.Name):
+            continue
+        body = statement.body.body
+        test = body[0] if len(body) == 1 and isinstance(body[0], cst.If) else None
+        inner = test.body.body if test is not None and test.orelse is None else ()
+        line = inner[0] if len(inner) == 1 else None
+        call = line.body[0].value if isinstance(line, cst.SimpleStatementLine) else None
+        if (
+            test is not None
+            and _drops_empty_group(test.test, statement.target.value)
+            and isinstance(call, cst.Call)
+            and dotted(call.func) == f"{name}.append"
+            and len(call.args) == 1
+            and dotted(call.args[0].value) == statement.target.value
+        ):
+            if found is not None:
+                return None
+            found = statement.iter
+    return found
+
+
+def _adapters_only(script: Script, params: cst.BaseExpression, scope: Scope, seq: float) -> bool:
+    """A group that takes only parameters named as LoRA's (`if any(nd in n for nd in
+    lora_names)`, `if "lora_" in n`): empty until the script adds adapters, and never a part
+    of the pretrained model."""
+    if not isinstance(params, (cst.ListComp, cst.GeneratorExp)):
+        return False
+    for condition in params.for_in.ifs:
+        todo = [condition.test]
+        while todo:
+            test = todo.pop()
+            if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+                todo += [test.left, test.right]
+            elif _names_lora(script, test, scope, seq):
+                return True
+    return False
+
+
+def _names_lora(script: Script, test: cst.BaseExpression, scope: Scope, seq: float) -> bool:
+    names: list[str] | None = None
+    if (  # `any(nd in n for nd in lora_names)`
+        isinstance(test, cst.Call)
+        and dotted(test.func) == "any"
+        and len(test.args) == 1
+        and isinstance(test.args[0].value, cst.GeneratorExp)
+    ):
+        generator = test.args[0].value
+        element = generator.elt
+        if isinstance(element, cst.Comparison) and all(
+            isinstance(c.operator, cst.In) for c in element.comparisons
+        ):
+            names = strings(script, generator.for_in.iter, scope, seq)
+    elif (  # `"lora_" in n`
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.In)
+        and isinstance(test.left, cst.SimpleString)
+    ):
+        value = test.left.evaluated_value
+        names = [value] if isinstance(value, str) else None
+    return bool(names) and all("lora" in name.lower() for name in names or ())
 
 
 def _drops_empty_group(test: cst.BaseExpression, group: str) -> bool:

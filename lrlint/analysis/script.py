@@ -9,7 +9,7 @@ Nothing here decides a finding; `origins`, `params` and the rules do.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +31,8 @@ class Binding:
     value: cst.BaseExpression | None  # None: bound by something we do not evaluate
     seq: int
     unpack: int | None = None  # position in a tuple target: `a, b = f()`
+    # the `if` statements around it, innermost last, each with whether it is in their `else`
+    branches: tuple[tuple[int, bool], ...] = ()
 
 
 @dataclass(eq=False)
@@ -53,6 +55,25 @@ class Scope:
         flow is not followed: the latest assignment written above is taken to reach)."""
         bindings = [b for b in self.bindings.get(name, ()) if b.seq < seq]
         return bindings[-1] if bindings else None
+
+    def alternatives(self, name: str, binding: Binding, seq: float) -> list[Binding]:
+        """The bindings of `name` in the other branches of the `if` statements that `binding`
+        is in (`if args.model_name_or_path: m = load(...)` beside `else: m = build(...)`): the
+        ones that reach `seq` when the script takes another branch."""
+        found = []
+        for depth, (statement, in_else) in enumerate(binding.branches):
+            prefix = binding.branches[:depth]
+            other = [
+                b
+                for b in self.bindings.get(name, ())
+                if b.seq < seq
+                and b.branches[:depth] == prefix
+                and len(b.branches) > depth
+                and b.branches[depth] == (statement, not in_else)
+            ]
+            if other:
+                found.append(other[-1])
+        return found
 
 
 @dataclass(eq=False)
@@ -382,6 +403,18 @@ def _is_false(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "False"
 
 
+def _name_test(node: cst.BaseExpression) -> bool:
+    """A truth value read off a parameter's name, false for some of them:
+    `"lora_" in name`, `n.startswith("head")`, `not any(k in n for k in keep)`."""
+    if isinstance(node, cst.Comparison):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return True
+    if isinstance(node, cst.BooleanOperation):
+        return _name_test(node.left) or _name_test(node.right)
+    return isinstance(node, cst.Call) and last_name(node.func) in ("startswith", "endswith", "any")
+
+
 def _int_literal(node: cst.BaseExpression | None) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.value.replace("_", ""), 0)
@@ -466,11 +499,59 @@ def _off_by_default(script: Script, test: cst.BaseExpression, depth: int = 0) ->
             and isinstance(bindings[0].value, cst.Name)
             and bindings[0].value.value == "False"
         )
-    receiver = dotted(test.value) if isinstance(test, cst.Attribute) else None
-    if isinstance(test, cst.Attribute) and receiver not in (None, "self"):
-        defaults = script.flag_defaults(receiver or "", test.attr.value)
-        return bool(defaults) and all(_falsy(default) for default in defaults)
-    return False
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        # `args.lora_dim > 0` with `--lora_dim` 0 by default
+        compare = _COMPARE.get(type(test.comparisons[0].operator))
+        bound = _constant(test.comparisons[0].comparator)
+        defaults = _flag_defaults(script, test.left)
+        return (
+            compare is not None
+            and bound is not _UNKNOWN
+            and bool(defaults)
+            and all(_holds(compare, _constant(d), bound) is False for d in defaults)
+        )
+    defaults = _flag_defaults(script, test)
+    return bool(defaults) and all(_falsy(default) for default in defaults)
+
+
+def _flag_defaults(script: Script, flag: cst.BaseExpression) -> list[cst.BaseExpression]:
+    receiver = dotted(flag.value) if isinstance(flag, cst.Attribute) else None
+    if not isinstance(flag, cst.Attribute) or receiver in (None, "self"):
+        return []
+    return script.flag_defaults(receiver or "", flag.attr.value)
+
+
+_UNKNOWN = object()
+_COMPARE = {
+    cst.GreaterThan: lambda a, b: a > b,
+    cst.GreaterThanEqual: lambda a, b: a >= b,
+    cst.LessThan: lambda a, b: a < b,
+    cst.LessThanEqual: lambda a, b: a <= b,
+    cst.Equal: lambda a, b: a == b,
+    cst.NotEqual: lambda a, b: a != b,
+    cst.Is: lambda a, b: a is b,
+    cst.IsNot: lambda a, b: a is not b,
+}
+
+
+def _constant(node: cst.BaseExpression) -> object:
+    """A number, None or a boolean written as a literal; `_UNKNOWN` otherwise."""
+    if isinstance(node, cst.Call) and last_name(node.func) == "field":
+        node = keyword_arg(node, "default") or cst.Name("Unknown")
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in {"None", "True", "False"}:
+        return {"None": None, "True": True, "False": False}[node.value]
+    return _UNKNOWN
+
+
+def _holds(compare: Callable[[Any, Any], bool], value: object, bound: object) -> bool | None:
+    if value is _UNKNOWN:
+        return None
+    try:
+        return bool(compare(value, bound))
+    except TypeError:  # `None > 0`
+        return None
 
 
 def _class_binds(info: ClassInfo, name: str, depth: int = 0) -> bool:
@@ -525,13 +606,21 @@ class _Collector(cst.CSTVisitor):
         self.class_stack: list[ClassInfo] = []
         self.loop_stack: list[list[cst.CSTNode]] = [[]]  # per scope, the loops we are inside
         self.ifs: list[cst.If] = []  # the `if` statements we are inside
+        self.branches: list[tuple[int, bool]] = []  # and whether we are in their `else`
         self.seq = 0
 
-    def visit_If(self, node: cst.If) -> None:
+    def visit_If(self, node: cst.If) -> bool:
+        # walked here, to know which of its branches a binding is in
         self.ifs.append(node)
-
-    def leave_If(self, node: cst.If) -> None:
+        self.branches.append((id(node), False))
+        walk(node.test, self)
+        walk(node.body, self)
+        self.branches[-1] = (id(node), True)
+        if node.orelse is not None:
+            walk(node.orelse, self)
         self.ifs.pop()
+        self.branches.pop()
+        return False
 
     def _freeze(self, node: cst.CSTNode) -> None:
         if self.ifs:
@@ -637,12 +726,13 @@ class _Collector(cst.CSTVisitor):
     def _assign(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
         seq = self._next()
         if isinstance(target, cst.Name):
-            self.scope.bind(target.value, Binding(value, seq))
+            self.scope.bind(target.value, Binding(value, seq, branches=tuple(self.branches)))
             self._note_data_size(target.value, value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for index, element in enumerate(target.elements):
                 if isinstance(element.value, cst.Name):
-                    self.scope.bind(element.value.value, Binding(value, seq, unpack=index))
+                    binding = Binding(value, seq, index, tuple(self.branches))
+                    self.scope.bind(element.value.value, binding)
                 elif isinstance(element.value, cst.Attribute) and not isinstance(
                     element, cst.StarredElement
                 ):
@@ -652,7 +742,7 @@ class _Collector(cst.CSTVisitor):
                     )
                     self._assign(element.value, item)
         elif isinstance(target, cst.Attribute):
-            if target.attr.value == "requires_grad" and _is_false(value):
+            if target.attr.value == "requires_grad" and (_is_false(value) or _name_test(value)):
                 self._freeze(target)
             owner = self.scope.owner
             if owner is not None and dotted(target.value) == "self":

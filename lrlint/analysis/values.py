@@ -35,6 +35,26 @@ def text(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> 
     return None
 
 
+def strings(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> list[str] | None:
+    """The strings of a list, tuple or set of string literals, or of a name bound to one (a
+    constant, a function parameter's default), else None."""
+    if isinstance(expr, cst.Name):
+        found = _binding_or_default(expr.value, scope, seq)
+        if found is None:
+            return None
+        expr = found[0]
+    if not isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        return None
+    values = []
+    for element in expr.elements:
+        value = element.value
+        evaluated = value.evaluated_value if isinstance(value, cst.SimpleString) else None
+        if not isinstance(evaluated, str):
+            return None
+        values.append(evaluated)
+    return values
+
+
 def _binding_or_default(
     name: str, scope: Scope, seq: float
 ) -> tuple[cst.BaseExpression, Scope, float] | None:
