@@ -510,3 +510,96 @@ def test_a_freeze_behind_a_constant_false_flag_does_not_count() -> None:
     assert findings(snippet, ONLY) == {(6, "LR001")}
     # the same flag set to True freezes the encoder: quiet
     assert findings(snippet.replace("= False", "= True"), ONLY) == set()
+
+
+PARTS = """
+    import itertools
+    import torch
+    from torch import nn
+    from segment_anything import sam_model_registry
+
+    class Segmenter(nn.Module):
+        def __init__(self, backbone, decoder, prompts):
+            super().__init__()
+            self.backbone, self.decoder, self.prompts = backbone, decoder, prompts
+            for weight in self.prompts.parameters():
+                weight.requires_grad = False
+
+    sam = sam_model_registry["vit_l"](checkpoint="weights/sam_vit_l.pth")
+    net = Segmenter(sam.image_encoder, sam.mask_decoder, sam.prompt_encoder)
+    trained = list(net.backbone.parameters()) + list(net.decoder.parameters())
+    optimizer = torch.optim.AdamW(trained, lr=5e-5, weight_decay=0.05)
+"""
+
+
+def test_parts_of_a_pretrained_model_summed_into_one_group() -> None:
+    both = frozenset({"LR001", "LR006"})
+    assert findings(PARTS, both) == {(16, "LR001"), (16, "LR006")}
+    chained = PARTS.replace(
+        "list(net.backbone.parameters()) + list(net.decoder.parameters())",
+        "itertools.chain(net.backbone.parameters(), net.decoder.parameters())",
+    )
+    assert findings(chained, both) == {(16, "LR001"), (16, "LR006")}
+    # a freeze of a part the optimizer takes is a freeze: LR001 is quiet
+    frozen_backbone = PARTS.replace("self.prompts.parameters()", "self.backbone.parameters()")
+    assert findings(frozen_backbone, ONLY) == set()
+    # so is a frozen backbone beside an optimizer over the decoder and the prompts
+    decoder_only = frozen_backbone.replace("net.backbone.parameters()", "net.prompts.parameters()")
+    assert findings(decoder_only, ONLY) == set()
+    # only heads and adapters in the group: a deliberate probe, not the model at one rate
+    heads = PARTS.replace("net.backbone.parameters()", "net.prompts.parameters()").replace(
+        "net.decoder.parameters()", "net.head.parameters()"
+    )
+    assert findings(heads, ONLY) == set()
+    # SAM built without its checkpoint is trained from scratch
+    scratch = PARTS.replace('checkpoint="weights/sam_vit_l.pth"', "checkpoint=None")
+    assert findings(scratch, ONLY) == set()
+
+
+def test_a_single_dash_flag_is_read_with_its_default() -> None:
+    snippet = """
+        import argparse
+        import torch
+        from transformers import AutoModel
+        parser = argparse.ArgumentParser()
+        parser.add_argument("-wd", "-weight_decay", type=float, default=0.01)
+        args = parser.parse_args()
+        model = AutoModel.from_pretrained("bert-base-uncased")
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=args.wd)
+    """
+    assert findings(snippet, LR006) == {(8, "LR006")}
+    assert findings(snippet.replace("default=0.01", "default=0.0"), LR006) == set()
+
+
+def test_lr006_on_what_trains_beside_another_frozen_model() -> None:
+    snippet = """
+        import torch
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+        def main(args):
+            vae = AutoencoderKL.from_pretrained(args.base, subfolder="vae")
+            unet = UNet2DConditionModel.from_pretrained(args.base, subfolder="unet")
+            vae.requires_grad_(False)
+            optimizer = torch.optim.AdamW(unet.parameters(), lr=args.lr)
+    """
+    assert findings(snippet, LR006) == {(7, "LR006")}
+    trainable = "filter(lambda w: w.requires_grad, unet.parameters())"
+    assert findings(snippet.replace("unet.parameters()", trainable), LR006) == {(7, "LR006")}
+    listed = "[w for w in unet.parameters() if w.requires_grad]"
+    assert findings(snippet.replace("unet.parameters()", listed), LR006) == {(7, "LR006")}
+    # the trained model itself frozen (only adapters train): which 1-d weights train is unknown
+    frozen = snippet.replace("vae.requires_grad_(False)", "unet.requires_grad_(False)")
+    assert findings(frozen, LR006) == set()
+
+
+def test_lr006_beside_a_freeze_of_one_stack() -> None:
+    snippet = """
+        import torch
+        from transformers import Wav2Vec2ForCTC
+        model = Wav2Vec2ForCTC.from_pretrained(CHECKPOINT)
+        model.freeze_feature_encoder()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
+    """
+    # the transformer layers and the CTC head train on, their norms and biases decayed
+    assert findings(snippet, LR006) == {(5, "LR006")}
+    whole = snippet.replace("model.freeze_feature_encoder()", "model.requires_grad_(False)")
+    assert findings(whole, LR006) == set()

@@ -591,3 +591,17 @@ def test_the_line_length_comes_from_the_projects_formatter(tmp_path: Path) -> No
     narrow = fix_source(text, FixOptions(line_length=88)).text
     assert "torch.optim.AdamW(param_groups_by_depth(model, args.lr), lr=args.lr" in wide
     assert "param_groups = param_groups_by_depth(model, args.lr)\n" in narrow
+
+
+def test_the_written_function_gets_two_blank_lines_where_code_follows_the_imports_at_once() -> None:
+    text = (
+        "import torch\nfrom transformers import AutoModel\n"
+        "model = AutoModel.from_pretrained(MODEL)\n"
+        "optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)\n"
+    )
+    for newline in ("\n", "\r\n"):
+        once = fix_source(text.replace("\n", newline), FixOptions())
+        assert once.fixed
+        blank = newline * 3
+        assert f"in sorted(out)]{blank}model = AutoModel" in once.text
+        assert fix_source(once.text, FixOptions()).text == once.text

@@ -317,6 +317,15 @@ class Resolver:
             return Origin.NOT_MODEL
         if name in {"from_config", "_from_config", "from_dict"}:
             return Origin.SCRATCH
+        if isinstance(call.func, cst.Subscript) and (
+            (self.script.imports.qualify(call.func.value) or "").endswith(".sam_model_registry")
+        ):
+            # segment-anything's `sam_model_registry["vit_b"](checkpoint=path)` loads SAM's
+            # weights; without a checkpoint it builds SAM from scratch
+            checkpoint = keyword_arg(call, "checkpoint") or positional_arg(call, 0)
+            if checkpoint is None or _is_literal_none(checkpoint):
+                return Origin.SCRATCH
+            return Origin.PRETRAINED
         if qualname is None:
             return None
         if qualname in {"timm.create_model", "timm.models.create_model"}:

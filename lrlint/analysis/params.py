@@ -27,12 +27,48 @@ class Uniform:
     model: cst.BaseExpression
     scope: Scope
     seq: float
+    # only these parts of `model` (`list(m.encoder.parameters()) + list(m.decoder.parameters())`)
+    parts: tuple[str, ...] = ()
 
 
 def uniform_params(
     script: Script, expr: cst.BaseExpression, scope: Scope, seq: float, default_lr: str | None
 ) -> Uniform | None:
     return _Reader(script, default_lr).read(expr, scope, seq, depth=0)
+
+
+# Parts that hold a pretrained model's body, as opposed to the heads and adapters put on it.
+_BODY_WORDS = (
+    "encoder",
+    "decoder",
+    "backbone",
+    "embed",
+    "bert",
+    "transformer",
+    "model",
+    "layer",
+    "block",
+    "unet",
+    "visual",
+    "vision",
+    "features",
+    "body",
+    "stem",
+    "stage",
+    "trunk",
+)
+_HEAD_WORDS = ("head", "classifier", "pooler", "prompt", "adapter", "lora", "prefix", "proj")
+
+
+def is_body(part: str) -> bool:
+    lowered = part.lower()
+    return any(w in lowered for w in _BODY_WORDS) and not any(w in lowered for w in _HEAD_WORDS)
+
+
+def summands(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        return summands(expr.left) + summands(expr.right)
+    return [expr]
 
 
 def whole_model(expr: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -71,7 +107,52 @@ class _Reader:
             return self._groups([element.value for element in expr.elements], scope, seq, depth)
         if isinstance(expr, cst.Dict):
             return self._groups([expr], scope, seq, depth)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self._parts(summands(expr), scope, seq, depth)
         return None
+
+    def _parts(
+        self, operands: list[cst.BaseExpression], scope: Scope, seq: float, depth: int
+    ) -> Uniform | None:
+        """`list(m.image_encoder.parameters()) + list(m.mask_decoder.parameters())` (or
+        `itertools.chain` of them): several parts of one model in one group at one rate. Uniform
+        over that model when a part is its body (an encoder, a backbone, its blocks), not when
+        every part is a head or an adapter: training only those is the usual, deliberate probe."""
+        roots: set[str] = set()
+        parts: list[str] = []
+        body = False
+        model: cst.BaseExpression | None = None
+        for operand in operands:
+            while (
+                isinstance(operand, cst.Call)
+                and last_name(operand.func) in {"list", "tuple", "iter"}
+                and len(operand.args) == 1
+            ):
+                operand = operand.args[0].value
+            if not (
+                isinstance(operand, cst.Call)
+                and isinstance(operand.func, cst.Attribute)
+                and operand.func.attr.value == "parameters"
+                and not operand.args
+            ):
+                return None
+            owner = operand.func.value
+            if isinstance(owner, cst.Name):  # the whole model, beside a part of it or a head
+                roots.add(owner.value)
+                body, model = True, owner
+                continue
+            if not isinstance(owner, cst.Attribute):
+                return None
+            root = whole_model(owner.value)
+            if root is None:
+                return None
+            roots.add(self.script.code(root).strip())
+            model = root
+            parts.append(owner.attr.value)
+            body = body or is_body(owner.attr.value)
+        if len(operands) < 2 or len(roots) != 1 or not body or model is None:
+            return None
+        return Uniform(model, scope, seq, parts=tuple(parts) or ("*",))
 
     def _call(self, call: cst.Call, scope: Scope, seq: float, depth: int) -> Uniform | None:
         name = last_name(call.func)
@@ -81,7 +162,9 @@ class _Reader:
         builtin = call.func.value if isinstance(call.func, cst.Name) else None
         if builtin in {"list", "tuple", "iter"} and len(call.args) == 1:
             return self.read(call.args[0].value, scope, seq, depth + 1)
-        if builtin == "filter" and len(call.args) == 2 and _only_requires_grad(call.args[0].value):
+        if name == "chain" and call.args and all(arg.star == "" for arg in call.args):
+            return self._parts([arg.value for arg in call.args], scope, seq, depth)
+        if builtin == "filter" and len(call.args) == 2 and only_requires_grad(call.args[0].value):
             return self.read(call.args[1].value, scope, seq, depth + 1)
         return self._helper(call, scope, seq, depth)
 
@@ -319,14 +402,14 @@ def _keeps_the_model(test: cst.BaseExpression) -> bool:
     """A comprehension's filter that keeps the model: trainable parameters, or all but a few
     named ones (`if "pooler" not in n`, `if not any(nd in n for nd in skip)`); a filter that
     selects by name (`if "classifier" in n`) takes a part."""
-    if _only_requires_grad(test):
+    if only_requires_grad(test):
         return True
     if isinstance(test, cst.Comparison):
         return all(isinstance(c.operator, cst.NotIn) for c in test.comparisons)
     return isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
 
 
-def _only_requires_grad(test: cst.BaseExpression) -> bool:
+def only_requires_grad(test: cst.BaseExpression) -> bool:
     """`p.requires_grad` (in a comprehension's `if` or a `filter` lambda) selects trainable
     parameters, not a part of the model."""
     if isinstance(test, cst.Lambda):

@@ -176,6 +176,7 @@ class Script:
         # id(freeze or call) -> the ifs around it
         self.guards: dict[int, list[cst.If]] = {}
         self.freeze_scopes: dict[int, Scope] = {}  # id(freeze) -> the scope it is in
+        self.freeze_loops: dict[int, list[cst.CSTNode]] = {}  # id(freeze) -> loops around it
         self.freezes: list[cst.CSTNode] = []
         self.has_evaluation = False
         self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
@@ -627,6 +628,7 @@ class _Collector(cst.CSTVisitor):
             self.script.guards[id(node)] = list(self.ifs)
         self.script.freezes.append(node)
         self.script.freeze_scopes[id(node)] = self.scope
+        self.script.freeze_loops[id(node)] = list(self.loop_stack[-1])
 
     def _next(self) -> int:
         self.seq += 1
@@ -844,16 +846,15 @@ class _Collector(cst.CSTVisitor):
         return False
 
     def _note_argparse(self, node: cst.Call) -> None:
-        option = next(
-            (
-                arg.value.evaluated_value
-                for arg in node.args
-                if arg.keyword is None
-                and isinstance(arg.value, cst.SimpleString)
-                and str(arg.value.evaluated_value).startswith("--")
-            ),
-            None,
-        )
+        # argparse's dest: the first long option, else the first short one (`-weight_decay`)
+        options = [
+            str(arg.value.evaluated_value)
+            for arg in node.args
+            if arg.keyword is None
+            and isinstance(arg.value, cst.SimpleString)
+            and str(arg.value.evaluated_value).startswith("-")
+        ]
+        option = next((o for o in options if o.startswith("--")), options[0] if options else None)
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
         action = keywords.get("action")
         if (

@@ -11,6 +11,7 @@ from lrlint.analysis import catalog, quick
 from lrlint.analysis.interpreter import interpret
 from lrlint.analysis.names import dotted
 from lrlint.analysis.origins import Origin, Resolver
+from lrlint.analysis.params import is_body
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
 from lrlint.analysis.setup_events import Events
 from lrlint.depth import Tier
@@ -53,16 +54,22 @@ class TrainingSetup:
         return [site for site in self.script.calls if self._is_hf_trainer_class(site)]
 
     def freezes_model(
-        self, site: cst.Call | None = None, model: cst.BaseExpression | None = None
+        self,
+        site: cst.Call | None = None,
+        model: cst.BaseExpression | None = None,
+        parts: tuple[str, ...] = (),
     ) -> bool:
         """Whether lower layers of the model trained at `site` (an optimizer or Trainer call;
         None: any model of the file) are frozen, as far as the script shows. A freeze we
         cannot follow (PEFT, a helper from another module, a branch) counts as one: LR001 and
         LR002 stay quiet rather than guess. Freezing another model (a distillation teacher),
-        or only a new head, does not count."""
+        only a new head, or (for an optimizer over only `parts` of the model) a part it leaves
+        out, does not count."""
         if not self.script.freezes:
             return self.freezes_elsewhere
         script = self.script
+        if parts and all(_freezes_other_part(script, f, parts) for f in script.freezes):
+            return self.freezes_elsewhere  # `self.prompt_encoder`, beside an optimizer without it
         if model is not None and all(_freezes_another(script, f, model) for f in script.freezes):
             return self.freezes_elsewhere  # `vae.requires_grad_(False)` beside `unet`'s optimizer
         events = self.events
@@ -182,6 +189,25 @@ class TrainingSetup:
                 current = current.parent
                 seq = float("inf")
         return False
+
+
+def _freezes_other_part(script: Script, freeze: cst.CSTNode, parts: tuple[str, ...]) -> bool:
+    """Whether a freeze is in a loop over the parameters of a part the optimizer does not take
+    and that is no body of the model (a prompt encoder, a head):
+    `for p in self.prompt_encoder.parameters(): p.requires_grad = False`. Freezing the image
+    encoder beside an optimizer over the decoder is freezing the lower layers."""
+    for loop in script.freeze_loops.get(id(freeze), ()):
+        source = loop.iter if isinstance(loop, cst.For) else None
+        if (
+            isinstance(source, cst.Call)
+            and isinstance(source.func, cst.Attribute)
+            and source.func.attr.value in {"parameters", "named_parameters"}
+            and isinstance(source.func.value, cst.Attribute)
+            and source.func.value.attr.value not in parts
+            and not is_body(source.func.value.attr.value)
+        ):
+            return True
+    return False
 
 
 def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:

@@ -23,6 +23,7 @@ class UniformSite:
     model: cst.BaseExpression | None  # the whole model (`model`, `self`); None: not written
     lr: cst.BaseExpression | None  # `lr=` of the optimizer / `learning_rate=` of the arguments
     lr_scope_known: bool = True  # False for a Trainer whose arguments we could not read
+    parts: tuple[str, ...] = ()  # the optimizer takes only these parts of `model`, at one rate
 
 
 def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
@@ -32,7 +33,9 @@ def uniform_sites(setup: TrainingSetup) -> list[UniformSite]:
     found = [_optimizer(setup, site) for site in live]
     found += [_trainer(setup, site) for site in setup.hf_trainer_calls]
     # frozen lower layers (or PEFT) mean the rates are not uniform over the model
-    return [u for u in found if u is not None and not setup.freezes_model(u.site.node, u.model)]
+    return [
+        u for u in found if u is not None and not setup.freezes_model(u.site.node, u.model, u.parts)
+    ]
 
 
 def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
@@ -45,7 +48,7 @@ def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     uniform = uniform_params(script, params, site.scope, site.seq, lr_code)
     if uniform is None or not setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):
         return None
-    return UniformSite(site, "optimizer", uniform.model, lr)
+    return UniformSite(site, "optimizer", uniform.model, lr, parts=uniform.parts)
 
 
 def _trainer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:

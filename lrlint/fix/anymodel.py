@@ -49,6 +49,8 @@ def fixed_by_file(script: Script, setup: TrainingSetup, uniform: UniformSite) ->
     literal hub id, or a module of the script whose backbones are fixed so. A checkpoint from a
     flag, a config object, a file or the environment is not: another model can come in."""
     assert uniform.model is not None
+    if uniform.parts:
+        return False  # a static layout would put the parts the optimizer leaves out in it
     site = uniform.site
     source_node = setup.resolver.resolve(uniform.model, site.scope, site.seq).source
     if isinstance(source_node, cst.Call):

@@ -181,7 +181,13 @@ def _fix_any(
 def _blank_lines_after_function(text: str, name: str) -> str:
     """Two blank lines after the written function, as PEP 8 and the formatters want."""
     last = anymodel.source(name).rstrip("\n").rsplit("\n", 1)[-1].strip()
-    return re.sub(rf"(\n[ \t]*{re.escape(last)}\r?\n)(\r?\n)(?=[^\r\n])", r"\1\2\2", text, count=1)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return re.sub(
+        rf"(\n[ \t]*{re.escape(last)}\r?\n)(?:\r?\n)*(?=[^\r\n])",
+        lambda m: m.group(1) + 2 * newline,
+        text,
+        count=1,
+    )
 
 
 def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, strategy: str) -> str:

@@ -9,7 +9,8 @@ import libcst as cst
 from lrlint.analysis import catalog, values
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.origins import Origin
-from lrlint.analysis.params import whole_model
+from lrlint.analysis.params import only_requires_grad, whole_model
+from lrlint.analysis.params import summands as params_summands
 from lrlint.analysis.script import CallSite, Script
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number, parts
@@ -59,8 +60,10 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
     so a weight decay above 0 decays them."""
     script, call = context.setup.script, site.node
     params = keyword_arg(call, "params") or positional_arg(call, 0)
-    if params is None or not _all_parameters(script, params, site):
+    found = _modules(script, params, site) if params is not None else None
+    if found is None:
         return
+    model, taken = found
     given = keyword_arg(call, "weight_decay")
     if given is not None:
         decay = values.number(script, given, site.scope, site.seq)
@@ -70,28 +73,104 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
         source = f" ({last_name(call.func)}'s default)"
     if decay is None or decay <= 0:
         return
-    model = params.func.value if isinstance(params, cst.Call) else params
     setup = context.setup
     if not setup.is_pretrained(model, site.scope, site.seq) and (
         setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
     ):
         return  # a model, pretrained or new; not something we cannot tell is one
-    if setup.freezes_model(call):
+    if setup.freezes_model(call, model, taken) and not _only_partial_freezes(script):
         return  # frozen weights get no gradient and no decay: which 1-d ones train is unknown
+    code = script.code(model).strip()
+    what = [f"{code}.{part}" for part in taken] or [code]
     yield Finding(
         call,
         f"weight_decay={number(decay)}{source} also decays every bias and normalisation weight "
-        f"of {script.code(model).strip()}; put parameters with p.ndim <= 1 in a group with "
+        f"of {' and '.join(what)}; put parameters with p.ndim <= 1 in a group with "
         "weight_decay=0.0",
     )
 
 
-def _all_parameters(script: Script, params: cst.BaseExpression, site: CallSite) -> bool:
-    """`model.parameters()` (the whole model, one group), written in the call."""
-    return (
+# transformers' methods that freeze one stack of a model and leave the rest, with its norms and
+# biases, training (wav2vec2's CNN feature encoder, Whisper's encoder)
+_PARTIAL_FREEZERS = frozenset(
+    {"freeze_feature_encoder", "freeze_feature_extractor", "freeze_encoder"}
+)
+
+
+def _only_partial_freezes(script: Script) -> bool:
+    return all(
+        isinstance(freeze, cst.Call) and last_name(freeze.func) in _PARTIAL_FREEZERS
+        for freeze in script.freezes
+    )
+
+
+def _modules(
+    script: Script, params: cst.BaseExpression, site: CallSite, depth: int = 0
+) -> tuple[cst.BaseExpression, tuple[str, ...]] | None:
+    """The model whose parameters the call takes whole, and the parts of it taken (none: all
+    of it): `model.parameters()`, `model.decoder.parameters()`, `list(...) + list(...)` or
+    `itertools.chain(...)` of parts of one model, or a name bound to one of those."""
+    if depth > 4:
+        return None
+    while (
+        isinstance(params, cst.Call)
+        and last_name(params.func) in {"list", "tuple", "iter"}
+        and len(params.args) == 1
+    ):
+        params = params.args[0].value
+    # `filter(lambda p: p.requires_grad, m.parameters())`, `[p for p in m.parameters() if
+    # p.requires_grad]`: what trains of those parameters, all of it where nothing is frozen
+    if (
+        isinstance(params, cst.Call)
+        and isinstance(params.func, cst.Name)
+        and params.func.value == "filter"
+        and len(params.args) == 2
+        and only_requires_grad(params.args[0].value)
+    ):
+        return _modules(script, params.args[1].value, site, depth + 1)
+    if (
+        isinstance(params, cst.ListComp | cst.GeneratorExp)
+        and params.for_in.inner_for_in is None
+        and isinstance(params.elt, cst.Name)
+        and isinstance(params.for_in.target, cst.Name)
+        and params.elt.value == params.for_in.target.value
+        and params.for_in.ifs
+        and all(only_requires_grad(condition.test) for condition in params.for_in.ifs)
+    ):
+        return _modules(script, params.for_in.iter, site, depth + 1)
+    if isinstance(params, cst.Name):
+        binding = site.scope.reaching(params.value, site.seq)
+        if binding is None or binding.value is None or binding.unpack is not None:
+            return None
+        if (id(site.scope), params.value) in script.grown_names:
+            return None  # built up with append/extend
+        return _modules(script, binding.value, site, depth + 1)
+    summands = params_summands(params)
+    if len(summands) == 1 and isinstance(params, cst.Call) and last_name(params.func) == "chain":
+        summands = [arg.value for arg in params.args if arg.star == ""]
+    if len(summands) > 1:
+        found = [_modules(script, s, site, depth + 1) for s in summands]
+        if any(f is None for f in found):
+            return None
+        roots = {script.code(f[0]).strip() for f in found if f is not None}
+        if len(roots) != 1:
+            return None
+        taken = [f for f in found if f is not None]
+        if any(not f[1] for f in taken):
+            return taken[0][0], ()  # the whole model is among them
+        return taken[0][0], tuple(part for f in taken for part in f[1])
+    if not (
         isinstance(params, cst.Call)
         and isinstance(params.func, cst.Attribute)
         and params.func.attr.value == "parameters"
         and not params.args
-        and whole_model(params.func.value) is not None
-    )
+    ):
+        return None
+    owner = params.func.value
+    if whole_model(owner) is not None:
+        return owner, ()
+    if isinstance(owner, cst.Attribute):
+        root = whole_model(owner.value)
+        if root is not None:
+            return root, (owner.attr.value,)
+    return None
