@@ -188,6 +188,16 @@ def test_percent_and_bang_that_are_python_stay_python() -> None:
     assert masked.text.splitlines()[6] == "pass  # tag-7"
 
 
+def test_automagic_lines_are_ipython_not_syntax_errors() -> None:
+    # IPython runs `pip install ...` and `cd data` as the `%pip` and `%cd` magics
+    setup = "pip install -q transformers peft\ncd /content/data\n"
+    assert findings(cells(setup + LOAD, UNIFORM)) == {(2, 1, "LR001")}
+    cell = notebook.Cell(1, "code", setup + "time = 5\npip = [1]\nls\n")
+    masked = notebook.mask(cell, "tag")
+    # a bare `ls` is IPython's `%ls` too; the assignments stay Python
+    assert masked is not None and sorted(masked.masked) == [1, 2, 5]
+
+
 def test_a_plain_python_cell_is_not_touched() -> None:
     cell = notebook.Cell(1, "code", "x = 5 % 3\nprint(x != 2)\n")
     masked = notebook.mask(cell, "tag")

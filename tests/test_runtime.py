@@ -384,3 +384,42 @@ def test_llama_shaped_config_on_the_meta_device(tmp_path: Path) -> None:
     report = check(capture.model, capture.optimizer, pretrained=capture.pretrained)
     assert report.family == "llama"
     assert [f.code for f in report.findings] == ["LR001"]
+
+
+def _notebook(tmp_path: Path, *sources: str) -> Path:
+    cells = [
+        {"cell_type": "markdown", "metadata": {"collapsed": True}, "source": ["# Fine-tune"]},
+        *(
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {"scrolled": False},
+                "outputs": [],
+                "source": source.splitlines(keepends=True),
+            }
+            for source in sources
+        ),
+    ]
+    path = tmp_path / "finetune.ipynb"
+    path.write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    return path
+
+
+def test_a_notebook_runs_its_code_cells_in_order(tmp_path: Path, bert_config: str) -> None:
+    # JSON's true/false/null must never reach Python; magics and shell lines are left out
+    path = _notebook(
+        tmp_path,
+        "%pip install -q transformers\n!nvidia-smi\n" + SEED_MODEL,
+        FIRST_SKETCH + TRAIN_LOOP,
+    )
+    result = _cli(str(path), "--config", bert_config, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "LR004" in result.stdout
+    failing = _notebook(tmp_path, "x = 1\n", "pip install peft\nraise RuntimeError('boom')\n")
+    result = _cli(str(failing), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (
+        "raised RuntimeError: boom before building an optimizer (cell 3, line 2)" in result.stderr
+    )

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from lrlint.runtime.offline import MissingConfig, Offline, offline_models
+from lrlint.sources import notebook
 
 
 class RunError(Exception):
@@ -54,7 +55,10 @@ class Capture:
 def run_script(
     script: Path, argv: list[str], offline: Offline, *, simulate_epochs: int = 50
 ) -> Capture:
-    """Run `script` until its optimizer exists; raise RunError when it never gets there."""
+    """Run `script` until its optimizer exists; raise RunError when it never gets there. A
+    notebook runs its code cells in order, as the static pass reads them (IPython's magics and
+    shell lines left out), in one namespace, as a kernel would."""
+    joined = _notebook(script) if notebook.is_notebook(script) else None
     capture = Capture()
     stderr = _Tee(sys.stderr)
     old_argv, old_path = sys.argv[:], sys.path[:]
@@ -66,7 +70,11 @@ def run_script(
             _patched(capture, offline),
             contextlib.redirect_stderr(stderr),
         ):
-            runpy.run_path(str(script), run_name="__main__")
+            if joined is None:
+                runpy.run_path(str(script), run_name="__main__")
+            else:
+                code = compile(joined.text, str(script), "exec", dont_inherit=True)
+                exec(code, {"__name__": "__main__", "__file__": str(script)})
     except _Stop:
         pass
     except MissingConfig as exc:
@@ -82,7 +90,7 @@ def run_script(
         if capture.optimizer is None and capture.raw_groups is None:
             raise RunError(
                 f"{script} raised {type(exc).__name__}: {exc} before building an optimizer"
-                f"{_where(exc, script)}",
+                f"{_where(exc, script, joined)}",
                 traceback.format_exc(),
             ) from None
     finally:
@@ -276,9 +284,25 @@ def _contains(model: Any, part: Any) -> bool:
     return model is part or any(module is part for module in model.modules())
 
 
-def _where(exc: BaseException, script: Path) -> str:
+def _notebook(script: Path) -> notebook.Joined:
+    try:
+        joined = notebook.join(notebook.read(script))
+    except (OSError, notebook.NotebookError) as exc:
+        raise RunError(f"{script}: {exc}") from None
+    if joined.broken:
+        cell, error = joined.broken[0]
+        raise RunError(f"{script}: cell {cell.number} does not parse: {error.msg}")
+    return joined
+
+
+def _where(exc: BaseException, script: Path, joined: notebook.Joined | None = None) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == script]
-    return f" (line {frames[-1].lineno})" if frames else ""
+    if not frames or frames[-1].lineno is None:
+        return ""
+    if joined is None:
+        return f" (line {frames[-1].lineno})"
+    cell, line = joined.place(frames[-1].lineno)
+    return f" (cell {cell}, line {line})"
 
 
 class _Tee(io.TextIOBase):

@@ -36,6 +36,11 @@ PYTHON_CELL_MAGICS = frozenset(
 _ONLY_AST = 0x400  # ast.PyCF_ONLY_AST, without importing ast
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT: IPython runs `await` in cells
 _ASSIGNED_MAGIC = re.compile(r"^[\w.\[\], ]+=\s*[!%]")
+# IPython's automagic: a line magic called without its `%` (`pip install peft`, `cd data`)
+_AUTOMAGIC = re.compile(
+    r"^(?:pip|conda|mamba|cd|ls|ll|pwd|mkdir|rmdir|cat|cp|mv|rm|env|set_env|load_ext|reload_ext"
+    r"|matplotlib|time|timeit|run|autoreload|config|who|whos|sx|system|pip3)(?:\s+[^\s=(\[.,:]|$)"
+)
 
 
 class NotebookError(SourceError):
@@ -171,6 +176,8 @@ def _is_ipython(stripped: str, number: int) -> bool:
         return True
     if stripped.endswith("?") and "#" not in stripped:  # `model?`, `AdamW??`
         return True
+    if _AUTOMAGIC.match(stripped):
+        return True  # `pip install -q peft`, `cd /content`; `time = 5` or `cd(x)` stays Python
     return _ASSIGNED_MAGIC.match(stripped) is not None  # `files = !ls`, `t = %timeit -o f()`
 
 
