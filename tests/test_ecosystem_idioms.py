@@ -603,3 +603,34 @@ def test_lr006_beside_a_freeze_of_one_stack() -> None:
     assert findings(snippet, LR006) == {(5, "LR006")}
     whole = snippet.replace("model.freeze_feature_encoder()", "model.requires_grad_(False)")
     assert findings(whole, LR006) == set()
+
+
+def test_params_chosen_by_an_off_by_default_flag_beside_an_optional_frozen_model() -> None:
+    snippet = """
+        import argparse
+        import itertools
+        import torch
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+        from transformers import CLIPTextModel
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--train_text_encoder", action="store_true")
+        parser.add_argument("--latents", action="store_true")
+        args = parser.parse_args()
+        vae = AutoencoderKL.from_pretrained(BASE, subfolder="vae")
+        if args.latents:
+            vae = None
+        te = CLIPTextModel.from_pretrained(BASE, subfolder="text_encoder")
+        unet = UNet2DConditionModel.from_pretrained(BASE, subfolder="unet")
+        if vae is not None:
+            vae.requires_grad_(False)
+        both = itertools.chain(unet.parameters(), te.parameters())
+        params = both if args.train_text_encoder else unet.parameters()
+        optimizer = torch.optim.AdamW(params, lr=5e-6, weight_decay=1e-2)
+    """
+    both = frozenset({"LR001", "LR006"})
+    assert findings(snippet, both) == {(19, "LR001"), (19, "LR006")}
+    # with the flag on by default, which parameters train is not read: quiet
+    on = snippet.replace(
+        '"--train_text_encoder", action="store_true"', '"--train_text_encoder", default=True'
+    )
+    assert findings(on, both) == set()

@@ -109,6 +109,9 @@ class _Reader:
             return self._groups([expr], scope, seq, depth)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             return self._parts(summands(expr), scope, seq, depth)
+        if isinstance(expr, cst.IfExp) and self.script.off_by_default(expr.test):
+            # `chain(unet.parameters(), te.parameters()) if args.train_text_encoder else ...`
+            return self.read(expr.orelse, scope, seq, depth + 1)
         return None
 
     def _parts(

@@ -203,6 +203,10 @@ class Script:
             project.adopt(script)
         return script
 
+    def off_by_default(self, test: cst.BaseExpression) -> bool:
+        """Whether `test` is false as the script runs by default (see `_off_by_default`)."""
+        return _off_by_default(self, test)
+
     def dead(self, node: cst.CSTNode) -> bool:
         """A freeze or a call in the body of an `if` that is false when the script runs as it
         comes (`freeze_encoder = False` at the top of the script, then `if freeze_encoder:

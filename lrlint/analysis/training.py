@@ -233,7 +233,11 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
         return False
     head = frozen.split(".")[0]
     bindings = [b for scope in script.function_scopes for b in scope.bindings.get(head, [])]
-    if not bindings or not all(isinstance(b.value, cst.Call) for b in bindings):
+    # a model built or loaded, or None where the script goes without it (`vae = None`)
+    if not bindings or not all(
+        isinstance(b.value, cst.Call) or (isinstance(b.value, cst.Name) and b.value.value == "None")
+        for b in bindings
+    ):
         return False
     return not (
         frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")

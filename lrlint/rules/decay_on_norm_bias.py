@@ -138,6 +138,8 @@ def _modules(
         and all(only_requires_grad(condition.test) for condition in params.for_in.ifs)
     ):
         return _modules(script, params.for_in.iter, site, depth + 1)
+    if isinstance(params, cst.IfExp) and script.off_by_default(params.test):
+        return _modules(script, params.orelse, site, depth + 1)
     if isinstance(params, cst.Name):
         binding = site.scope.reaching(params.value, site.seq)
         if binding is None or binding.value is None or binding.unpack is not None:
