@@ -15,6 +15,7 @@ from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.values import strings
 
 _PARAM_METHODS = frozenset({"parameters", "named_parameters"})
+_SEQUENCE_CALLS = frozenset({"list", "tuple", "iter"})
 # Attributes that are the same module, not a part of it (DDP, torch.compile, Lightning wrappers).
 _TRANSPARENT_ATTRS = frozenset({"module", "_orig_mod"})
 _ENDLESS = float("inf")  # what a function returns: its names as bound at its end
@@ -63,6 +64,28 @@ _HEAD_WORDS = ("head", "classifier", "pooler", "prompt", "adapter", "lora", "pre
 def is_body(part: str) -> bool:
     lowered = part.lower()
     return any(w in lowered for w in _BODY_WORDS) and not any(w in lowered for w in _HEAD_WORDS)
+
+
+def unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`expr` without the `list(...)`, `tuple(...)` or `iter(...)` around it."""
+    while isinstance(expr, cst.Call) and last_name(expr.func) in _SEQUENCE_CALLS:
+        if len(expr.args) != 1:
+            break
+        expr = expr.args[0].value
+    return expr
+
+
+def parameters_owner(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`m.encoder` of `m.encoder.parameters()`, also inside `list(...)`; else None."""
+    expr = unwrapped(expr)
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value == "parameters"
+        and not expr.args
+    ):
+        return expr.func.value
+    return None
 
 
 def summands(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -126,20 +149,9 @@ class _Reader:
         body = False
         model: cst.BaseExpression | None = None
         for operand in operands:
-            while (
-                isinstance(operand, cst.Call)
-                and last_name(operand.func) in {"list", "tuple", "iter"}
-                and len(operand.args) == 1
-            ):
-                operand = operand.args[0].value
-            if not (
-                isinstance(operand, cst.Call)
-                and isinstance(operand.func, cst.Attribute)
-                and operand.func.attr.value == "parameters"
-                and not operand.args
-            ):
+            owner = parameters_owner(operand)
+            if owner is None:
                 return None
-            owner = operand.func.value
             if isinstance(owner, cst.Name):  # the whole model, beside a part of it or a head
                 roots.add(owner.value)
                 body, model = True, owner

@@ -9,8 +9,13 @@ import libcst as cst
 from lrlint.analysis import catalog, values
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.origins import Origin
-from lrlint.analysis.params import only_requires_grad, whole_model
-from lrlint.analysis.params import summands as params_summands
+from lrlint.analysis.params import (
+    only_requires_grad,
+    parameters_owner,
+    summands,
+    unwrapped,
+    whole_model,
+)
 from lrlint.analysis.script import CallSite, Script
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number, parts
@@ -112,12 +117,7 @@ def _modules(
     `itertools.chain(...)` of parts of one model, or a name bound to one of those."""
     if depth > 4:
         return None
-    while (
-        isinstance(params, cst.Call)
-        and last_name(params.func) in {"list", "tuple", "iter"}
-        and len(params.args) == 1
-    ):
-        params = params.args[0].value
+    params = unwrapped(params)
     # `filter(lambda p: p.requires_grad, m.parameters())`, `[p for p in m.parameters() if
     # p.requires_grad]`: what trains of those parameters, all of it where nothing is frozen
     if (
@@ -147,11 +147,11 @@ def _modules(
         if (id(site.scope), params.value) in script.grown_names:
             return None  # built up with append/extend
         return _modules(script, binding.value, site, depth + 1)
-    summands = params_summands(params)
-    if len(summands) == 1 and isinstance(params, cst.Call) and last_name(params.func) == "chain":
-        summands = [arg.value for arg in params.args if arg.star == ""]
-    if len(summands) > 1:
-        found = [_modules(script, s, site, depth + 1) for s in summands]
+    operands = summands(params)
+    if len(operands) == 1 and isinstance(params, cst.Call) and last_name(params.func) == "chain":
+        operands = [arg.value for arg in params.args if arg.star == ""]
+    if len(operands) > 1:
+        found = [_modules(script, s, site, depth + 1) for s in operands]
         if any(f is None for f in found):
             return None
         roots = {script.code(f[0]).strip() for f in found if f is not None}
@@ -161,14 +161,9 @@ def _modules(
         if any(not f[1] for f in taken):
             return taken[0][0], ()  # the whole model is among them
         return taken[0][0], tuple(part for f in taken for part in f[1])
-    if not (
-        isinstance(params, cst.Call)
-        and isinstance(params.func, cst.Attribute)
-        and params.func.attr.value == "parameters"
-        and not params.args
-    ):
+    owner = parameters_owner(params)
+    if owner is None:
         return None
-    owner = params.func.value
     if whole_model(owner) is not None:
         return owner, ()
     if isinstance(owner, cst.Attribute):
