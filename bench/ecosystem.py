@@ -197,6 +197,7 @@ class FixRun:
     clean: int = 0
     seconds: float = 0.0
     refusals: Counter[str] = field(default_factory=Counter)
+    refused_at: dict[str, list[str]] = field(default_factory=dict)  # reason -> file:line
     failures: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)  # fixed files that fail a property
 
@@ -215,7 +216,11 @@ def fix_run(
         for line in out.splitlines():
             match = _REFUSED.match(line)
             if match:
-                run.refusals[_reason(line[match.end() :])] += 1
+                reason = _reason(line[match.end() :])
+                run.refusals[reason] += 1
+                run.refused_at.setdefault(reason, []).append(
+                    line[: match.end()].split(": LR001")[0]
+                )
         run.files_fixed = len(fixed_files)
         if not fixed_files:
             return run
@@ -266,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=Path, default=DEFAULT_FILES)
     parser.add_argument("--labels", type=Path, action="append")
     parser.add_argument("--no-fix", action="store_true", help="score the check only")
+    parser.add_argument(
+        "--strategy",
+        action="append",
+        choices=[name for name, _ in STRATEGIES],
+        help="fix with only these strategies (all by default)",
+    )
     parser.add_argument("--save", type=Path, help="write this run's findings as JSON")
     parser.add_argument("--baseline", type=Path, help="a --save file to compare with")
     args = parser.parse_args(argv)
@@ -302,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_fix:
         lr001_files = sorted({r["filename"] for r in records if r["code"] == "LR001"})
         for name, flags in STRATEGIES:
+            if args.strategy and name not in args.strategy:
+                continue
             runs.append(fix_run(name, flags, files_dir, lr001_files, records))
         print()
         print(
@@ -335,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"## fix {run.name}: refusals by reason, and fixed files that fail a check")
             for reason, count in run.refusals.most_common():
                 print(f"{count:4d}  {reason}")
+                for where in run.refused_at[reason]:
+                    print(f"        {where}")
             for line in run.broken:
                 print(f"  broken: {line}")
     if args.baseline is not None:

@@ -605,3 +605,90 @@ def test_the_written_function_gets_two_blank_lines_where_code_follows_the_import
         blank = newline * 3
         assert f"in sorted(out)]{blank}model = AutoModel" in once.text
         assert fix_source(once.text, FixOptions()).text == once.text
+
+
+# lit-llama's layout: the optimizer is built in main() and passed to train(), whose loop counts
+# steps up to a bound (no epochs)
+STEP_LOOPS = {
+    "guard": """
+        for iter_num, batch in enumerate(loader):
+            if iter_num >= max_iters:
+                break
+            seen.append([p.requires_grad for p in model.parameters()])
+            optimizer.step()
+    """,
+    "range": """
+        for step in range(max_iters):
+            seen.append([p.requires_grad for p in model.parameters()])
+            optimizer.step()
+    """,
+    "while": """
+        state = {"step": 0}
+        while state["step"] < max_iters:
+            seen.append([p.requires_grad for p in model.parameters()])
+            optimizer.step()
+            state["step"] += 1
+    """,
+}
+STEP_SCRIPT = """
+import torch
+from transformers import AutoModelForCausalLM
+
+max_iters = 12
+
+
+def train(model, optimizer, loader):
+{loop}
+
+def main(name):
+    net = AutoModelForCausalLM.from_pretrained(name)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=3e-4)
+    train(net, optimizer, [None] * 100)
+    return net, optimizer
+
+
+model, optimizer = main(CHECKPOINT)
+"""
+
+
+def _step_script(loop: str) -> str:
+    body = textwrap.indent(textwrap.dedent(loop).strip("\n"), "    ")
+    return textwrap.dedent(STEP_SCRIPT).lstrip().replace("{loop}", body + "\n")
+
+
+@pytest.mark.parametrize("loop", sorted(STEP_LOOPS))
+def test_gradual_thaws_by_step_in_a_loop_that_counts_steps(
+    loop: str,
+    checkpoints: dict[str, tuple[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = _step_script(STEP_LOOPS[loop])
+    result = fix_source(text, FixOptions(strategy="gradual"))
+    assert result.fixed and not result.refused, result.refused
+    assert "a stage thaws every third of the steps" in result.text
+    assert fix_source(result.text, FixOptions(strategy="gradual")).text == result.text
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    model, optimizer = space["model"], space["optimizer"]
+    held = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    assert held == {id(p) for p in model.parameters()}  # all of it from the start
+    trainable = [sum(on) for on in space["seen"]]
+    assert len(trainable) == 12  # the guard still ends the loop where it did
+    # a third of the 12 steps a stage: heads first, then the upper blocks, then everything
+    assert len(set(trainable[:4])) == len(set(trainable[4:8])) == len(set(trainable[8:])) == 1
+    assert trainable[0] < trainable[4] < trainable[8] == len(space["seen"][0])
+
+
+def test_gradual_refuses_a_step_loop_whose_bound_may_be_infinite() -> None:
+    text = _step_script(STEP_LOOPS["while"]).replace(
+        "max_iters = 12", 'max_iters = int(os.environ.get("STEPS", 0)) or float("inf")'
+    )
+    result = fix_source(text, FixOptions(strategy="gradual"))
+    assert not result.fixed and result.text == text
+    assert "finite bound" in result.refused[0].reason
+
+
+def test_gradual_refuses_a_loop_that_never_steps_the_optimizer() -> None:
+    text = _step_script(STEP_LOOPS["range"]).replace("optimizer.step()", "print(step)")
+    result = fix_source(text, FixOptions(strategy="gradual"))
+    assert not result.fixed and "steps" in result.refused[0].reason

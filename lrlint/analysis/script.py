@@ -392,6 +392,11 @@ class Script:
         start = self._positions[node].start
         return start.line, start.column + 1
 
+    def lines(self, node: cst.CSTNode) -> tuple[int, int]:
+        """The first and last line of a node."""
+        where = self._positions[node]
+        return where.start.line, where.end.line
+
     @cached_property
     def _call_sites(self) -> dict[cst.Call, CallSite]:
         return {site.node: site for site in self.calls}

@@ -19,11 +19,11 @@ from pathlib import Path
 import libcst as cst
 
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
-from lrlint.analysis.script import Scope, Script
+from lrlint.analysis.script import Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
-from lrlint.fix import anymodel, codegen
+from lrlint.fix import anymodel, codegen, loops
 from lrlint.fix.parts import ModelParts, PartsError, model_parts
 from lrlint.fix.rewrite import Edits, apply
 
@@ -341,54 +341,38 @@ def _runtime_gradual(
             f"    {call}",
         ]
         return
-    loop = _epoch_loop(script, site.scope, site.seq)
-    if loop is None and owner is not None and fix.model.split(".")[0] == "self":
-        # the optimizer is built in one method (`configure_optimizer`), trained in another
-        for scope in owner.methods.values():
-            if scope is not site.scope and loop is None:
-                loop = _epoch_loop(script, scope, 0)
-    model = fix.model
-    if loop is None and owner is None and isinstance(site.scope.node, cst.FunctionDef):
-        loop, model = _caller_epoch_loop(script, site.scope.node, fix.model)
-    if loop is None:
-        raise _Refuse(
-            "no epoch loop (`for epoch in ...`, or a loop over the epochs) after the optimizer "
-            "in the same function: nothing would call the unfreezing, and the lower layers "
-            "would stay frozen; use --strategy discriminative or freeze"
-        )
-    if fix.unfreeze(model, "")[:-2] in script.code(loop.body):
+    found = loops.training_loop(script, site.scope, site.node, fix.model)
+    if found is None:
+        raise _Refuse(_NO_LOOP)
+    if fix.unfreeze(found.model, "")[:-2] in script.code(found.loop.body):
         return  # another optimizer already thaws the model in this loop
-    if isinstance(loop.target, cst.Name) and "epoch" in loop.target.value:
-        epoch = loop.target.value
-    else:  # `for _ in range(args.num_train_epochs)`: count the epochs
-        epoch = codegen.Names(_bound_names(script)).fresh("epoch")
-        edits.expressions[loop.target] = f"{epoch}, {script.code(loop.target).strip()}"
-        edits.expressions[loop.iter] = f"enumerate({script.code(loop.iter).strip()})"
-    edits.loop_top[loop] = fix.unfreeze(model, epoch)
+    call = fix.unfreeze(found.model, _epoch(edits, script, found))
+    edits.loop_top[found.loop] = _STEP_COMMENT + call if found.steps else call
 
 
-def _caller_epoch_loop(
-    script: Script, function: cst.FunctionDef, model: str
-) -> tuple[cst.For | None, str]:
-    """A helper that builds the optimizer (`get_optimizer(model)`) is trained where it is
-    called: the epoch loop after that call, and the caller's expression for the model."""
-    root, _, rest = model.partition(".")
-    names = [p.name.value for p in function.params.params]
-    if root not in names:
-        return None, model
-    index = names.index(root)
-    for site in script.calls:
-        call = site.node
-        if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
-            continue
-        given = keyword_arg(call, root) or positional_arg(call, index)
-        if given is None:
-            continue
-        loop = _epoch_loop(script, site.scope, site.seq)
-        if loop is not None and script.position(loop)[0] > script.position(call)[0]:
-            expression = script.code(given).strip()
-            return loop, f"{expression}.{rest}" if rest else expression
-    return None, model
+_NO_LOOP = (
+    "no training loop after the optimizer that counts epochs (`for epoch in ...`) or steps "
+    "up to a finite bound (`for step in range(max_steps)`, `while step < max_steps`): "
+    "nothing would call the unfreezing, and the lower layers would stay frozen; use "
+    "--strategy discriminative or freeze"
+)
+
+
+# the pseudo-epoch of a step loop needs saying: two of its six sixths a stage
+_STEP_COMMENT = "# gradual unfreezing: a stage thaws every third of the steps (by lrlint fix)\n"
+
+
+def _epoch(edits: Edits, script: Script, found: loops.TrainingLoop) -> str:
+    """What the unfreezing is called with: the loop's epoch, else an epoch counted by
+    `enumerate` around the loop's iterable."""
+    if found.epoch is not None:
+        return found.epoch
+    loop = found.loop
+    assert isinstance(loop, cst.For)  # `for _ in range(args.num_train_epochs)`
+    epoch = codegen.Names(_bound_names(script)).fresh("epoch")
+    edits.expressions[loop.target] = f"{epoch}, {script.code(loop.target).strip()}"
+    edits.expressions[loop.iter] = f"enumerate({script.code(loop.iter).strip()})"
+    return epoch
 
 
 def _fix_site(
@@ -550,21 +534,21 @@ def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Pl
             "gradual unfreezing inside a class needs its epoch hook (Lightning: the "
             "BackboneFinetuning callback); use --strategy discriminative or freeze"
         )
-    loop = _epoch_loop(script, site.scope, site.seq)
-    if loop is None:
+    found = loops.training_loop(script, site.scope, site.node, plan.model)
+    if found is None:
+        raise _Refuse(_NO_LOOP)
+    if found.scope is not site.scope:
+        # the stages are written beside the optimizer, in its function
         raise _Refuse(
-            "no `for epoch in ...` loop after the optimizer in the same function: nothing "
-            "would call the unfreezing, and the lower layers would stay frozen; use "
-            "--strategy discriminative or freeze"
+            "the training loop is in another function than the optimizer: use --strategy "
+            "discriminative or freeze"
         )
-    if not (isinstance(loop.target, cst.Name) and "epoch" in loop.target.value):
-        raise _Refuse("the epoch loop has no epoch counter to call the unfreezing with")
     # the stages name the same modules as the groups; decay groups did not define the halves
     prelude = plan.tiered.prelude if plan.decay is not None else []
     statements, function = codegen.gradual_statements(plan.tiered, plan.names)
     edits.before[site.node] = [*edits.before.get(site.node, []), *prelude, *statements]
-    assert isinstance(loop.target, cst.Name)
-    edits.loop_top[loop] = f"{function}({loop.target.value})"
+    call = f"{function}({_epoch(edits, script, found)})"
+    edits.loop_top[found.loop] = _STEP_COMMENT + call if found.steps else call
 
 
 def _trainer_edits(
@@ -684,50 +668,6 @@ def _iterates_named_parameters(comprehension: cst.ListComp | cst.GeneratorExp) -
         and isinstance(source.func, cst.Attribute)
         and source.func.attr.value == "named_parameters"
     )
-
-
-def _epoch_loop(script: Script, scope: Scope, seq: float) -> cst.For | None:
-    """The first `for epoch in ...` loop after the optimizer in the same function or module."""
-    body = scope.node.body.body if isinstance(scope.node, cst.FunctionDef) else script.module.body
-    finder = _EpochLoopFinder(script, scope)
-    for statement in body:
-        statement.visit(finder)
-        if finder.found is not None:
-            break
-    loop = finder.found
-    if loop is None or script.position(loop)[0] <= 0:
-        return None
-    return loop
-
-
-class _EpochLoopFinder(cst.CSTVisitor):
-    """The first loop over epochs: `for epoch in ...`, or a loop whose iterable names the
-    epochs (`range(args.num_train_epochs)`, `train_iterator = trange(... epochs ...)`)."""
-
-    def __init__(self, script: Script | None = None, scope: Scope | None = None) -> None:
-        self.found: cst.For | None = None
-        self.script = script
-        self.scope = scope
-
-    def visit_For(self, node: cst.For) -> bool:
-        if self.found is None and self._over_epochs(node):
-            self.found = node
-        return self.found is None
-
-    def _over_epochs(self, node: cst.For) -> bool:
-        if isinstance(node.target, cst.Name) and "epoch" in node.target.value:
-            return True
-        if self.script is None or not isinstance(node.target, (cst.Name, cst.Tuple)):
-            return False
-        source = self.script.code(node.iter)
-        if isinstance(node.iter, cst.Name) and self.scope is not None:
-            binding = self.scope.reaching(node.iter.value, float("inf"))
-            if binding is not None and binding.value is not None:
-                source = self.script.code(binding.value)
-        return "epoch" in source.lower()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a loop in another function is not this scope's
 
 
 def _bound_names(script: Script) -> set[str]:

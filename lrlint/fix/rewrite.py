@@ -21,8 +21,8 @@ class Edits:
     expressions: dict[cst.BaseExpression, str] = field(default_factory=dict)
     # a node inside a statement -> statements to put before that statement
     before: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
-    # loop -> a statement to put first in its body
-    loop_top: dict[cst.For, str] = field(default_factory=dict)
+    # loop -> a statement to put first in its body (after a leading `if ...: break`)
+    loop_top: dict[cst.For | cst.While, str] = field(default_factory=dict)
     # function -> a statement to put first in its body (after its docstring)
     body_top: dict[cst.FunctionDef, str] = field(default_factory=dict)
     imports: list[str] = field(default_factory=list)  # `import torch`, added once at the top
@@ -89,7 +89,7 @@ class _Editor(cst.CSTTransformer):
         replacement = self.edits.expressions.get(original_node)  # type: ignore[arg-type]
         if replacement is not None:
             node = _expression(replacement, self.module)
-        if isinstance(original_node, cst.For) and original_node in self.edits.loop_top:
+        if isinstance(original_node, (cst.For, cst.While)) and original_node in self.edits.loop_top:
             node = self._loop_top(original_node, node)  # type: ignore[arg-type]
         if isinstance(original_node, cst.FunctionDef) and original_node in self.edits.body_top:
             node = self._body_top(original_node, node)  # type: ignore[arg-type]
@@ -135,12 +135,31 @@ class _Editor(cst.CSTTransformer):
         statements.insert(at, statement)
         return node.with_changes(body=body.with_changes(body=statements))
 
-    def _loop_top(self, original: cst.For, node: cst.For) -> cst.For:
+    def _loop_top(
+        self, original: cst.For | cst.While, node: cst.For | cst.While
+    ) -> cst.For | cst.While:
         (statement,) = _statements([self.edits.loop_top[original]], self.module)
         body = node.body
         if not isinstance(body, cst.IndentedBlock):
             return node
-        return node.with_changes(body=body.with_changes(body=[statement, *body.body]))
+        statements = list(body.body)
+        # `if iter_num >= max_iters: break` first: a step past the end is not thawed for
+        at = 1 if statements and leaves_loop(statements[0]) else 0
+        statements.insert(at, statement)
+        return node.with_changes(body=body.with_changes(body=statements))
+
+
+def leaves_loop(statement: cst.CSTNode) -> bool:
+    """`if ...: break` (with nothing in an `else`)."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    body = statement.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        return any(isinstance(s, cst.Break) for s in body.body)
+    last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.Break) for s in last.body
+    )
 
 
 def _newlines(text: str, module: cst.Module) -> str:

@@ -1,0 +1,280 @@
+"""Where gradual unfreezing is called: the training loop that runs after the optimizer.
+
+An epoch loop (`for epoch in ...`, or a loop over something that names the epochs) calls the
+unfreezing with its epoch. A script that counts steps instead (`for iter_num, batch in
+enumerate(loader): if iter_num >= max_iters: break`, `while step < max_steps`, `for step in
+range(max_steps)`) calls it with the share of the run done, as a pseudo-epoch: `6 * step //
+max_steps` runs 0..5, so with two "epochs" a stage the upper blocks thaw after a third of the
+steps and the rest after two thirds. The loop is looked for in the function that builds the
+optimizer, then in the function of this file that the optimizer is passed to (`train(model,
+optimizer)`, lit-llama's layout), then where a helper that builds it is called.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lrlint.analysis.names import keyword_arg, positional_arg
+from lrlint.analysis.script import Scope, Script
+from lrlint.fix.rewrite import leaves_loop
+
+# the share of the steps as a pseudo-epoch: 0..5, two of them a stage of three
+STEP_STAGES = 6
+
+Loop = cst.For | cst.While
+
+
+@dataclass(frozen=True)
+class TrainingLoop:
+    loop: Loop
+    scope: Scope  # the function the loop is in
+    model: str  # the model's expression where the loop runs
+    # what to pass as the epoch; None: the loop counts no epochs, enumerate() must count them
+    epoch: str | None
+    steps: bool = False  # a step loop: `epoch` is the pseudo-epoch of the steps done
+
+
+# where to look: a scope, the line after which its loop runs, the model's and the optimizer's
+# expressions there
+Place = tuple[Scope, int, str, "str | None"]
+
+
+def training_loop(script: Script, scope: Scope, call: cst.Call, model: str) -> TrainingLoop | None:
+    """The loop that trains the optimizer that `call` (in `scope`) builds on `model`."""
+    optimizer = optimizer_name(script, scope, call)
+    line = script.position(call)[0]
+    places: list[Place] = [(scope, line, model, optimizer)]
+    owner = scope.owner
+    if owner is not None and model.split(".")[0] == "self":
+        # built in one method (`configure_optimizer`), trained in another
+        places += [(s, 0, model, None) for s in owner.methods.values() if s is not scope]
+    if owner is None and isinstance(scope.node, cst.FunctionDef):
+        places += _callers(script, scope.node, model)
+    if optimizer is not None:
+        places += _callees(script, scope, line, model, optimizer)
+    for finder in (_epoch_loop, _step_loop):
+        for where, after, expression, name in places:
+            found = finder(script, where, after, expression, name)
+            if found is not None:
+                return found
+    return None
+
+
+def optimizer_name(script: Script, scope: Scope, call: cst.Call) -> str | None:
+    """The variable the optimizer is assigned to (`optimizer = AdamW(...)`, also through a
+    wrapper: `optimizer = fabric.setup_optimizers(AdamW(...))`)."""
+    text = script.code(call).strip()
+    for name, bindings in scope.bindings.items():
+        for binding in bindings:
+            value = binding.value
+            if value is call or (value is not None and text in script.code(value)):
+                return name
+    return None
+
+
+def _callers(script: Script, function: cst.FunctionDef, model: str) -> list[Place]:
+    """A helper that builds the optimizer (`get_optimizer(model)`) is trained where it is
+    called: after that call, with the caller's expression for the model."""
+    root, _, rest = model.partition(".")
+    names = [p.name.value for p in function.params.params]
+    if root not in names:
+        return []
+    index = names.index(root)
+    found = []
+    for site in script.calls:
+        call = site.node
+        if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+            continue
+        given = keyword_arg(call, root) or positional_arg(call, index)
+        if given is not None:
+            expression = script.code(given).strip()
+            model_there = f"{expression}.{rest}" if rest else expression
+            found.append((site.scope, script.position(call)[0], model_there, None))
+    return found
+
+
+def _callees(script: Script, scope: Scope, line: int, model: str, optimizer: str) -> list[Place]:
+    """A function of this file called after `line` with the optimizer and the model
+    (`train(fabric, model, optimizer, ...)`): its loop trains them, under its names."""
+    found: list[Place] = []
+    for site in script.calls:
+        call = site.node
+        if site.scope is not scope or not isinstance(call.func, cst.Name):
+            continue
+        callees = script.functions.get(call.func.value, [])
+        top = [f for f in callees if f.parent is script.module_scope]
+        if len(top) != 1 or not isinstance(top[0].node, cst.FunctionDef):
+            continue
+        if script.position(call)[0] <= line:
+            continue
+        given = _parameters_given(script, call, top[0].node)
+        if given.get(optimizer) is not None and given.get(model) is not None:
+            found.append((top[0], 0, given[model], given[optimizer]))
+    return found
+
+
+def _parameters_given(script: Script, call: cst.Call, function: cst.FunctionDef) -> dict[str, str]:
+    """Caller's expression -> the callee's parameter it is passed as (plain names only)."""
+    params = [p.name.value for p in function.params.params]
+    given = {}
+    for index, name in enumerate(params):
+        value = keyword_arg(call, name) or positional_arg(call, index)
+        if value is not None:
+            given[script.code(value).strip()] = name
+    return given
+
+
+def _loops(script: Script, scope: Scope, line: int) -> list[Loop]:
+    """The loops of `scope` (not of functions inside it) that run after `line` (an optimizer
+    built inside the loop is trained by it too), outermost first."""
+    body = scope.node.body.body if isinstance(scope.node, cst.FunctionDef) else script.module.body
+    collector = _LoopCollector()
+    for statement in body:
+        statement.visit(collector)
+    return [loop for loop in collector.loops if script.lines(loop)[1] > line]
+
+
+class _LoopCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.loops: list[Loop] = []
+
+    def visit_For(self, node: cst.For) -> bool:
+        self.loops.append(node)
+        return True
+
+    def visit_While(self, node: cst.While) -> bool:
+        self.loops.append(node)
+        return True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a loop in another function is not this scope's
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _epoch_loop(
+    script: Script, scope: Scope, line: int, model: str, optimizer: str | None
+) -> TrainingLoop | None:
+    for loop in _loops(script, scope, line):
+        if not isinstance(loop, cst.For):
+            continue
+        if isinstance(loop.target, cst.Name) and "epoch" in loop.target.value:
+            return TrainingLoop(loop, scope, model, loop.target.value)
+        if not isinstance(loop.target, (cst.Name, cst.Tuple)):
+            continue
+        source = script.code(loop.iter)
+        if isinstance(loop.iter, cst.Name):
+            binding = scope.reaching(loop.iter.value, float("inf"))
+            if binding is not None and binding.value is not None:
+                source = script.code(binding.value)
+        if "epoch" in source.lower():
+            return TrainingLoop(loop, scope, model, None)
+    return None
+
+
+def _step_loop(
+    script: Script, scope: Scope, line: int, model: str, optimizer: str | None
+) -> TrainingLoop | None:
+    """A loop that steps the optimizer and counts its steps up to a bound it names."""
+    stepping = re.compile(
+        rf"\b{re.escape(optimizer)}\.step\(|\bstep\([^)]*\b{re.escape(optimizer)}\b"
+        if optimizer is not None
+        else r"\boptim\w*\.step\("
+    )
+    for loop in _loops(script, scope, line):
+        if not stepping.search(script.code(loop.body)):
+            continue
+        counted = _counter_and_bound(loop, script)
+        if counted is None:
+            return None  # the outermost stepping loop counts nothing we can read
+        counter, bound = counted
+        if not _finite(script, scope, bound):
+            return None
+        return TrainingLoop(loop, scope, model, f"{STEP_STAGES} * {counter} // {bound}", steps=True)
+    return None
+
+
+def _counter_and_bound(loop: Loop, script: Script) -> tuple[str, str] | None:
+    code = script.code
+    if isinstance(loop, cst.While):
+        test = loop.test
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            test = test.left
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual))
+        ):
+            return code(test.left).strip(), code(test.comparisons[0].comparator).strip()
+        return None
+    iterable, target = loop.iter, loop.target
+    if isinstance(iterable, cst.Call) and _callee(iterable) in {"tqdm", "trange", "range"}:
+        bound = _range_bound(iterable)
+        if bound is not None and isinstance(target, cst.Name):
+            return target.value, code(bound).strip()
+    if isinstance(iterable, cst.Call) and _callee(iterable) in {"zip", "enumerate"}:
+        elements = target.elements if isinstance(target, cst.Tuple) else []
+        if _callee(iterable) == "zip":
+            for element, arg in zip(elements, iterable.args, strict=False):
+                bound = _range_bound(arg.value) if isinstance(arg.value, cst.Call) else None
+                if bound is not None and isinstance(element.value, cst.Name):
+                    return element.value.value, code(bound).strip()
+        elif elements and isinstance(elements[0].value, cst.Name):
+            counter = elements[0].value.value
+            bound = _guard_bound(loop, counter)
+            if bound is not None:
+                return counter, code(bound).strip()
+    return None
+
+
+def _callee(call: cst.Call) -> str | None:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
+
+
+def _range_bound(call: cst.Call) -> cst.BaseExpression | None:
+    """N of `range(N)`, `range(a, N)`, `trange(N)`, `tqdm(range(N))`."""
+    name = _callee(call)
+    if name == "tqdm" and call.args and isinstance(call.args[0].value, cst.Call):
+        return _range_bound(call.args[0].value)
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    if name in {"range", "trange"} and 1 <= len(positional) <= 2:
+        return positional[-1]
+    return None
+
+
+def _guard_bound(loop: cst.For, counter: str) -> cst.BaseExpression | None:
+    """N of a leading `if counter >= N: break` (the loop stops itself after N steps)."""
+    body = loop.body.body if isinstance(loop.body, cst.IndentedBlock) else []
+    for statement in body[:2]:
+        if not (isinstance(statement, cst.If) and leaves_loop(statement)):
+            continue
+        test = statement.test
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.left, cst.Name)
+            and test.left.value == counter
+            and isinstance(test.comparisons[0].operator, (cst.GreaterThanEqual, cst.GreaterThan))
+        ):
+            return test.comparisons[0].comparator
+    return None
+
+
+def _finite(script: Script, scope: Scope, bound: str) -> bool:
+    """A bound that may be infinite (`max_steps = args.max_steps or float("inf")`) would keep
+    the lower layers frozen for the whole run."""
+    if "inf" in bound.lower():
+        return False
+    if re.fullmatch(r"\w+", bound):
+        binding = scope.reaching(bound, float("inf"))
+        binding = binding or script.module_scope.reaching(bound, float("inf"))
+        if binding is not None and binding.value is not None:
+            return "inf" not in script.code(binding.value).lower()
+    return True
