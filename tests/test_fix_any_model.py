@@ -622,6 +622,14 @@ STEP_LOOPS = {
             seen.append([p.requires_grad for p in model.parameters()])
             optimizer.step()
     """,
+    "hands the optimizer to a step function": """
+        total = min(max_iters, len(loader))
+        for i, batch in enumerate(loader):
+            if i >= total:
+                break
+            seen.append([p.requires_grad for p in model.parameters()])
+            one_step(model, batch, optimizer)
+    """,
     "while": """
         state = {"step": 0}
         while state["step"] < max_iters:
@@ -635,6 +643,10 @@ import torch
 from transformers import AutoModelForCausalLM
 
 max_iters = 12
+
+
+def one_step(model, batch, optimizer):
+    optimizer.step()
 
 
 def train(model, optimizer, loader):
@@ -692,3 +704,39 @@ def test_gradual_refuses_a_loop_that_never_steps_the_optimizer() -> None:
     text = _step_script(STEP_LOOPS["range"]).replace("optimizer.step()", "print(step)")
     result = fix_source(text, FixOptions(strategy="gradual"))
     assert not result.fixed and "steps" in result.refused[0].reason
+
+
+EPOCH_RUNS = """
+import torch
+from transformers import AutoModelForCausalLM
+
+
+class Epoch:
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def run(self, loader):
+        seen.append([p.requires_grad for p in self.model.parameters()])
+
+
+model = AutoModelForCausalLM.from_pretrained(CHECKPOINT)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+train_epoch = Epoch(model, optimizer)
+for fold in range(2):
+    for i in range(6):
+        train_epoch.run(None)
+"""
+
+
+def test_gradual_thaws_by_epoch_in_the_innermost_loop_that_runs_an_epoch(
+    checkpoints: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = fix_source(EPOCH_RUNS.lstrip(), FixOptions(strategy="gradual"))
+    assert result.fixed and not result.refused, result.refused
+    assert "    for i in range(6):\n        param_groups_by_depth(model, epoch=i)\n" in result.text
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    trainable = [sum(on) for on in space["seen"]]
+    everything = len(space["seen"][0])
+    # each fold thaws again from the heads: two epochs a stage
+    assert trainable[:6] == trainable[6:]
+    assert trainable[0] == trainable[1] < trainable[2] == trainable[3] < trainable[4] == everything

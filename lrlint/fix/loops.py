@@ -173,18 +173,42 @@ def _epoch_loop(
                 source = script.code(binding.value)
         if "epoch" in source.lower():
             return TrainingLoop(loop, scope, model, None)
+    # `for i in range(40): logs = train_epoch.run(loader)`: each turn of the innermost loop
+    # that runs an epoch is one (not a loop over folds around it)
+    running = [
+        loop
+        for loop in _loops(script, scope, line)
+        if isinstance(loop, cst.For) and _RUNS_AN_EPOCH.search(script.code(loop.body))
+    ]
+    spans = {loop: script.lines(loop) for loop in running}
+    for loop in running:
+        (first, last), inner = spans[loop], running[running.index(loop) + 1 :]
+        if any(first <= spans[o][0] and spans[o][1] <= last for o in inner):
+            continue
+        assert isinstance(loop, cst.For)
+        counts = isinstance(loop.target, cst.Name) and _callee_of(loop.iter) == "range"
+        epoch = loop.target.value if counts else None  # type: ignore[union-attr]
+        return TrainingLoop(loop, scope, model, epoch)
     return None
+
+
+# a call that runs one epoch: `train_one_epoch(...)`, `train_epoch.run(loader)`
+_RUNS_AN_EPOCH = re.compile(r"\b(?:\w+_)?epoch(?:_\w+)?(?:\.\w+)?\(", re.I)
+
+
+def _callee_of(node: cst.BaseExpression) -> str | None:
+    return _callee(node) if isinstance(node, cst.Call) else None
 
 
 def _step_loop(
     script: Script, scope: Scope, line: int, model: str, optimizer: str | None
 ) -> TrainingLoop | None:
     """A loop that steps the optimizer and counts its steps up to a bound it names."""
-    stepping = re.compile(
-        rf"\b{re.escape(optimizer)}\.step\(|\bstep\([^)]*\b{re.escape(optimizer)}\b"
-        if optimizer is not None
-        else r"\boptim\w*\.step\("
-    )
+    # `optimizer.step()`, `amp.step(model, optimizer)`, `forward(model, batch, optimizer)`
+    # (a function that steps it), or a DeepSpeed engine's `model.step()`
+    name = re.escape(optimizer) if optimizer is not None else r"optim\w*"
+    engine = re.escape(model.split(".")[0])
+    stepping = re.compile(rf"\b{name}\.step\(|\b\w+\([^()]*\b{name}\b|\b{engine}\.step\(\)")
     for loop in _loops(script, scope, line):
         if not stepping.search(script.code(loop.body)):
             continue
