@@ -259,9 +259,72 @@ FIRES = {
                 lm = lora_only(lm)
         optimizer = torch.optim.AdamW(groups(lm, 0.1), lr=3e-5)  # lrlint-expect: LR001
     """,
+    "a recipe's helper freezes the reference model it returns, not the trained one": """
+        import hydra
+        class Recipe:
+            def setup(self, cfg):
+                weights = self.loader.load_checkpoint()
+                self.policy = self.build(cfg.model, weights)
+                self.reference = self.build_reference(cfg.model, weights)
+                self.opt = hydra.utils.instantiate(cfg.optimizer, self.policy.parameters())  # lrlint-expect: LR001
+            def build(self, cfg_model, weights):
+                net = hydra.utils.instantiate(cfg_model)
+                net.load_state_dict(weights)
+                return net
+            def build_reference(self, cfg_model, weights):
+                frozen = hydra.utils.instantiate(cfg_model)
+                frozen.load_state_dict(weights)
+                for w in frozen.parameters():
+                    w.requires_grad = False
+                return frozen
+    """,
+    "one optimizer per parameter, in a dict comprehension": """
+        import torch
+        from transformers import AutoModelForCausalLM
+        lm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-0.5B")
+        per_param = {w: torch.optim.AdamW([w], lr=1e-5) for w in lm.parameters()}  # lrlint-expect: LR001
+    """,
+    "a pretrained actor and a fresh critic chained at one rate": """
+        import itertools
+        import torch
+        from transformers import AutoModelForCausalLM
+        def models(name):
+            actor = AutoModelForCausalLM.from_pretrained(name)
+            critic = torch.nn.Linear(8, 1)
+            anchor = AutoModelForCausalLM.from_pretrained(name)
+            for w in anchor.parameters():
+                w.requires_grad = False
+            return actor, critic, anchor
+        class Loop:
+            def __init__(self, name):
+                self.actor, self.critic, self.anchor = models(name)
+                self.opt = torch.optim.AdamW(  # lrlint-expect: LR001
+                    itertools.chain(self.actor.parameters(), self.critic.parameters()), lr=1e-6
+                )
+    """,
 }
 
 QUIET = {
+    "a helper freezes the lower blocks of the model it returns, and that model trains": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        class Job:
+            def setup(self, name):
+                self.net = self.build(name)
+                self.opt = torch.optim.AdamW(self.net.parameters(), lr=2e-5)
+            def build(self, name):
+                net = AutoModelForSequenceClassification.from_pretrained(name)
+                for w in net.bert.embeddings.parameters():
+                    w.requires_grad = False
+                return net
+    """,
+    "one optimizer per parameter of the new head only": """
+        import torch
+        from transformers import AutoModel
+        body = AutoModel.from_pretrained("bert-base-uncased")
+        head = torch.nn.Linear(768, 2)
+        per_param = {w: torch.optim.AdamW([w], lr=1e-3) for w in head.parameters()}
+    """,
     "a LoRA conversion behind a rank flag that is on by default": """
         import argparse
         import torch

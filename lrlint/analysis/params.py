@@ -30,6 +30,10 @@ class Uniform:
     seq: float
     # only these parts of `model` (`list(m.encoder.parameters()) + list(m.decoder.parameters())`)
     parts: tuple[str, ...] = ()
+    # other models trained whole beside it, the pretrained one to be picked by the caller:
+    # `chain(policy.parameters(), value.parameters())`, `self._policy_model` of a recipe's
+    # `chain(self._policy_model.parameters(), self._value_model.parameters())`
+    alternatives: tuple[cst.BaseExpression, ...] = ()
 
 
 def uniform_params(
@@ -148,8 +152,12 @@ class _Reader:
         parts: list[str] = []
         body = False
         model: cst.BaseExpression | None = None
-        for operand in operands:
-            owner = parameters_owner(operand)
+        owners = [parameters_owner(operand) for operand in operands]
+        names = [o for o in owners if isinstance(o, cst.Name)]
+        if len(names) == len(operands) > 1 and len({n.value for n in names}) == len(names):
+            # several whole models at one rate (a policy and its value model)
+            return Uniform(names[0], scope, seq, parts=("*",), alternatives=tuple(names[1:]))
+        for owner in owners:
             if owner is None:
                 return None
             if isinstance(owner, cst.Name):  # the whole model, beside a part of it or a head
@@ -165,9 +173,17 @@ class _Reader:
             model = root
             parts.append(owner.attr.value)
             body = body or is_body(owner.attr.value)
-        if len(operands) < 2 or len(roots) != 1 or not body or model is None:
+        if len(operands) < 2 or len(roots) != 1 or model is None:
             return None
-        return Uniform(model, scope, seq, parts=tuple(parts) or ("*",))
+        # `self.actor`, `self.critic` of an object that is no model: each may be a whole model
+        whole = (
+            tuple(o for o in owners if isinstance(o, cst.Attribute)) if roots == {"self"} else ()
+        )
+        if not body:  # heads or adapters of one model; or several models of a `self`
+            if not whole:
+                return None
+            return Uniform(whole[0], scope, seq, parts=("*",), alternatives=whole[1:])
+        return Uniform(model, scope, seq, parts=tuple(parts) or ("*",), alternatives=whole)
 
     def _call(self, call: cst.Call, scope: Scope, seq: float, depth: int) -> Uniform | None:
         name = last_name(call.func)

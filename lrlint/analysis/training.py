@@ -214,7 +214,10 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
     """Whether a freeze plainly names another model than `model`: `vae.requires_grad_(False)`
     or `text_encoder.eval().requires_grad_(False)` beside an optimizer over `unet`, where the
     frozen name is only ever assigned a call (a model built or loaded), never a loop's item
-    (`for module in [model.wte, *model.h[:8]]: module.requires_grad_(False)`)."""
+    (`for module in [model.wte, *model.h[:8]]: module.requires_grad_(False)`); or a helper
+    freezes the model it builds and returns, kept under another name than `model`."""
+    if _freezes_what_a_helper_returns(script, freeze, model):
+        return True
     if not (
         isinstance(freeze, cst.Call)
         and isinstance(freeze.func, cst.Attribute)
@@ -242,3 +245,92 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
     return not (
         frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")
     )
+
+
+def _freezes_what_a_helper_returns(
+    script: Script, freeze: cst.CSTNode, model: cst.BaseExpression
+) -> bool:
+    """torchtune's `_setup_reference_model` builds a model, freezes it and returns it, and
+    its caller keeps it as `self._ref_model`: beside an optimizer over `self._model`, that
+    freezes another model. Every call of the helper must be kept under another name."""
+    scope = script.freeze_scopes.get(id(freeze))
+    frozen, trained = _frozen_expression(script, freeze), dotted(model)
+    if scope is None or scope.kind != "function" or frozen is None or trained is None:
+        return False
+    root = frozen.split(".")[0]
+    if root not in scope.bindings or root in scope.params:
+        return False
+    # where the results hold it: the return value, or an item of a returned tuple
+    indexes = set()
+    for value in scope.returns:
+        if isinstance(value, cst.Name) and value.value == root:
+            indexes.add(None)
+        elif isinstance(value, cst.Tuple):
+            items = [e.value for e in value.elements]
+            indexes.update(
+                i for i, v in enumerate(items) if isinstance(v, cst.Name) and v.value == root
+            )
+    if len(indexes) != 1:
+        return False
+    kept = _kept_as(script, scope.name, indexes.pop())
+    return bool(kept) and all(
+        name != trained and not trained.startswith(name + ".") for name in kept
+    )
+
+
+def _frozen_expression(script: Script, freeze: cst.CSTNode) -> str | None:
+    """What a freeze freezes: the receiver of `x.requires_grad_(False)`, or `x` of the loop
+    `for p in x.parameters(): p.requires_grad = False`."""
+    if isinstance(freeze, cst.Call) and isinstance(freeze.func, cst.Attribute):
+        return dotted(freeze.func.value)
+    if isinstance(freeze, cst.Attribute) and isinstance(freeze.value, cst.Name):
+        item = freeze.value.value
+        for loop in script.freeze_loops.get(id(freeze), ()):
+            source = loop.iter if isinstance(loop, cst.For) else None
+            if (
+                isinstance(loop, cst.For)
+                and isinstance(loop.target, cst.Name)
+                and loop.target.value == item
+                and isinstance(source, cst.Call)
+                and isinstance(source.func, cst.Attribute)
+                and source.func.attr.value == "parameters"
+            ):
+                return dotted(source.func.value)
+    return None
+
+
+def _kept_as(script: Script, function: str, index: int | None) -> list[str]:
+    """The names the results of `function(...)` / `self.function(...)` (their item `index`
+    when they are tuples) are assigned to; an empty list unless every call is assigned."""
+
+    def calls_it(value: cst.BaseExpression | None) -> bool:
+        func = value.func if isinstance(value, cst.Call) else None
+        if isinstance(func, cst.Attribute):
+            return func.attr.value == function and dotted(func.value) == "self"
+        return isinstance(func, cst.Name) and func.value == function
+
+    def item_of_it(value: cst.BaseExpression) -> bool:  # `self.x, self.y = f()`: `f()[1]`
+        if index is None:
+            return calls_it(value)
+        if not (isinstance(value, cst.Subscript) and len(value.slice) == 1):
+            return False
+        key = value.slice[0].slice
+        return (
+            calls_it(value.value)
+            and isinstance(key, cst.Index)
+            and isinstance(key.value, cst.Integer)
+            and key.value.evaluated_value == index
+        )
+
+    kept = [
+        name
+        for scope in script.function_scopes
+        for name, bindings in scope.bindings.items()
+        for b in bindings
+        if calls_it(b.value) and b.unpack == index
+    ]
+    for info in script.classes.values():
+        for attr, values in info.self_attrs.items():
+            kept += [f"self.{attr}" for value, _, _ in values if item_of_it(value)]
+    calls = sum(1 for site in script.calls if calls_it(site.node))
+    return kept if len(kept) == calls else []

@@ -43,12 +43,65 @@ def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     params = script.optimizer_params(call, site.qualname)
     if params is None:
         return None
+    params = _per_parameter_source(site, params) or params
     lr = script.optimizer_lr(call, site.qualname)
     lr_code = script.code(lr).strip() if lr is not None else None
     uniform = uniform_params(script, params, site.scope, site.seq, lr_code)
-    if uniform is None or not setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):
+    if uniform is None:
         return None
-    return UniformSite(site, "optimizer", uniform.model, lr, parts=uniform.parts)
+    if setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):
+        return UniformSite(site, "optimizer", uniform.model, lr, parts=uniform.parts)
+    for model in uniform.alternatives:  # the pretrained one of several models trained whole
+        if setup.is_pretrained(model, uniform.scope, uniform.seq):
+            return UniformSite(site, "optimizer", model, lr, parts=("*",))
+    return None
+
+
+def _per_parameter_source(site: CallSite, params: cst.BaseExpression) -> cst.BaseExpression | None:
+    """One optimizer per parameter, all at one rate (torchtune's optimizer in backward):
+    `{p: AdamW([p], lr=lr) for p in model.parameters()}` trains what `model.parameters()`
+    yields."""
+    element = params.elements[0].value if isinstance(params, cst.List) and params.elements else None
+    if not (isinstance(element, cst.Name) and len(params.elements) == 1):  # type: ignore[union-attr]
+        return None
+    if site.scope.node is None:
+        return None
+    finder = _ComprehensionOver(element.value, site.node)
+    site.scope.node.visit(finder)
+    return finder.source
+
+
+class _ComprehensionOver(cst.CSTVisitor):
+    """The iterable of the comprehension whose item is `name` and that builds `call`."""
+
+    def __init__(self, name: str, call: cst.Call) -> None:
+        self.name, self.call = name, call
+        self.source: cst.BaseExpression | None = None
+
+    def _visit(self, node: cst.BaseComp | cst.DictComp, built: list[cst.CSTNode]) -> None:
+        target = node.for_in.target
+        if (
+            self.source is None
+            and isinstance(target, cst.Name)
+            and target.value == self.name
+            and any(_contains(part, self.call) for part in built)
+        ):
+            self.source = node.for_in.iter
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._visit(node, [node.key, node.value])
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._visit(node, [node.elt])
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._visit(node, [node.elt])
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    if tree is node:
+        return True
+    return any(_contains(child, node) for child in tree.children)
 
 
 def _trainer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
