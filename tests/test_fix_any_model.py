@@ -740,3 +740,109 @@ def test_gradual_thaws_by_epoch_in_the_innermost_loop_that_runs_an_epoch(
     # each fold thaws again from the heads: two epochs a stage
     assert trainable[:6] == trainable[6:]
     assert trainable[0] == trainable[1] < trainable[2] == trainable[3] < trainable[4] == everything
+
+
+PER_PARAMETER = """
+import torch
+from transformers import AutoModelForCausalLM
+
+model = AutoModelForCausalLM.from_pretrained(CHECKPOINT)
+optimizers = {p: torch.optim.AdamW([p], lr=3e-4) for p in model.parameters()}
+"""
+
+
+@pytest.mark.parametrize("strategy", ["discriminative", "freeze"])
+def test_one_optimizer_per_parameter_gets_the_rate_of_its_depth(
+    strategy: str,
+    checkpoints: dict[str, tuple[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lrlint.depth.layerwise import param_groups_by_depth
+
+    result = fix_source(PER_PARAMETER.lstrip(), FixOptions(strategy=strategy))
+    assert result.fixed and not result.refused, result.refused
+    assert fix_source(result.text, FixOptions(strategy=strategy)).text == result.text
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    model, optimizers = space["model"], space["optimizers"]
+    assert set(map(id, optimizers)) == {id(p) for p in model.parameters()}
+    for p, optimizer in optimizers.items():  # each still steps its own parameter only
+        (group,) = optimizer.param_groups
+        assert [id(q) for q in group["params"]] == [id(p)]
+    trained = [p for p in model.parameters() if p.requires_grad]
+    # the rate of each trained parameter is the rate its depth has in lrlint's own model
+    expected = {id(p): g["lr"] for g in param_groups_by_depth(model, 3e-4) for p in g["params"]}
+    rates = {id(p): optimizers[p].param_groups[0]["lr"] for p in trained}
+    assert rates == {i: expected[i] for i in rates}
+    assert max(rates.values()) == pytest.approx(3e-4)
+    if strategy == "freeze":  # the embeddings and lower blocks frozen, the rest trained
+        assert 0 < len(trained) < len(optimizers) and len(set(rates.values())) >= 2
+    else:
+        assert len(trained) == len(optimizers) and len(set(rates.values())) >= 4
+
+
+CONFIG_FACTORY = """
+import torch
+from hydra.utils import instantiate
+from transformers import AutoModelForCausalLM
+
+cfg = {"optimizer": {"_target_": "torch.optim.AdamW", "lr": 2e-4}}
+model = AutoModelForCausalLM.from_pretrained(CHECKPOINT)
+optimizer = instantiate(cfg["optimizer"], model.parameters())
+"""
+
+
+def test_a_config_built_optimizer_takes_its_rate_from_the_config(
+    checkpoints: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = fix_source(CONFIG_FACTORY.lstrip(), FixOptions())
+    assert result.fixed and not result.refused, result.refused
+    assert 'cfg["optimizer"].get("lr")' in result.text
+    # hydra is not installed here: a stand-in with hydra's call shape (the optimizer class
+    # named by `_target_`, the params passed on, the rest as keywords) builds a real optimizer
+    hydra = types.ModuleType("hydra")
+    utils = types.ModuleType("hydra.utils")
+
+    def instantiate(config: dict, *args: Any) -> Any:
+        options = {k: v for k, v in config.items() if k != "_target_"}
+        return getattr(torch.optim, config["_target_"].rsplit(".", 1)[1])(*args, **options)
+
+    utils.instantiate = instantiate  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "hydra", hydra)
+    monkeypatch.setitem(sys.modules, "hydra.utils", utils)
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    check_groups(space["model"], space["optimizer"], 2e-4)
+
+
+ACTOR_CRITIC = """
+import itertools
+import torch
+from transformers import AutoModelForCausalLM
+
+
+class Job:
+    def __init__(self, name):
+        self.actor = AutoModelForCausalLM.from_pretrained(name)
+        self.critic = torch.nn.Linear(32, 1)
+        self.opt = torch.optim.AdamW(
+            itertools.chain(self.actor.parameters(), self.critic.parameters()), lr=1e-5
+        )
+
+
+job = Job(CHECKPOINT)
+model, optimizer = job.actor, job.opt
+"""
+
+
+def test_models_of_an_object_that_is_no_model_are_cut_by_the_pretrained_ones_depth(
+    checkpoints: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = fix_source(ACTOR_CRITIC.lstrip(), FixOptions())
+    assert result.fixed and not result.refused, result.refused
+    assert "param_groups = param_groups_by_depth(\n            self.actor," in result.text
+    space = run(result.text, checkpoints["llama"][1], tmp_path, monkeypatch)
+    by_depth = check_groups(space["model"], space["optimizer"], 1e-5)
+    critic = space["job"].critic
+    held = [id(p) for g in by_depth for p in g["params"]]
+    assert {id(p) for p in critic.parameters()} <= set(held)  # the new critic at the top rate
+    assert all(id(p) in map(id, by_depth[-1]["params"]) for p in critic.parameters())

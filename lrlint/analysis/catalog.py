@@ -90,6 +90,10 @@ def is_optimizer_factory(qualname: str | None) -> bool:
     return qualname in _OPTIMIZER_FACTORIES
 
 
+# Factories whose first argument is a config mapping that holds the optimizer's `lr`.
+CONFIG_OPTIMIZER_FACTORIES = frozenset({"torchtune.config.instantiate", "hydra.utils.instantiate"})
+
+
 # Optimizers whose weight_decay defaults to more than 0 (decoupled AdamW); the rest of torch's
 # and transformers' optimizers default to 0.
 _DECOUPLED_DEFAULT_DECAY = {

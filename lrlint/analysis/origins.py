@@ -208,7 +208,7 @@ class Resolver:
         if cached is not None:
             return cached
         self._classes[id(info)] = UNKNOWN  # cycle guard
-        origin = Origin.SCRATCH if self._is_module_class(info) else Origin.NOT_MODEL
+        origin = Origin.SCRATCH if self.is_module_class(info) else Origin.NOT_MODEL
         if any(self.self_attr(info, attr).origin == Origin.PRETRAINED for attr in info.self_attrs):
             origin = Origin.PRETRAINED
         for base_info in self._bases(info):
@@ -222,13 +222,13 @@ class Resolver:
             return script.bases_of(info)
         return [script.classes[b] for b in info.bases if script.classes.get(b) not in (None, info)]
 
-    def _is_module_class(self, info: ClassInfo, depth: int = 0) -> bool:
+    def is_module_class(self, info: ClassInfo, depth: int = 0) -> bool:
         if any(
             catalog.is_torch_module_base(base) or base.split(".")[-1] == "Module"
             for base in info.bases
         ):
             return True
-        return depth < 8 and any(self._is_module_class(b, depth + 1) for b in self._bases(info))
+        return depth < 8 and any(self.is_module_class(b, depth + 1) for b in self._bases(info))
 
     def self_attr(self, info: ClassInfo, attr: str) -> Resolution:
         """What `self.<attr>` holds in instances of a class of this script."""

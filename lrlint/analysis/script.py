@@ -392,6 +392,11 @@ class Script:
         start = self._positions[node].start
         return start.line, start.column + 1
 
+    def end(self, node: cst.CSTNode) -> tuple[int, int]:
+        """1-based line and column just after a node's end."""
+        end = self._positions[node].end
+        return end.line, end.column + 1
+
     def lines(self, node: cst.CSTNode) -> tuple[int, int]:
         """The first and last line of a node."""
         where = self._positions[node]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lrlint.analysis import catalog
-from lrlint.analysis.names import keyword_arg, last_name, positional_arg
+from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.params import uniform_params
 from lrlint.analysis.script import CallSite
 from lrlint.analysis.training import TrainingSetup
@@ -43,13 +43,19 @@ def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     params = script.optimizer_params(call, site.qualname)
     if params is None:
         return None
-    params = _per_parameter_source(site, params) or params
+    params = per_parameter_source(site, params) or params
     lr = script.optimizer_lr(call, site.qualname)
     lr_code = script.code(lr).strip() if lr is not None else None
     uniform = uniform_params(script, params, site.scope, site.seq, lr_code)
     if uniform is None:
         return None
-    if setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):
+    owner = uniform.scope.owner
+    if dotted(uniform.model) == "self" and owner is not None and uniform.alternatives:
+        # the models of an object that is no model itself (a recipe's `self._policy_model`)
+        plain_object = not setup.resolver.is_module_class(owner)
+    else:
+        plain_object = False
+    if not plain_object and setup.is_pretrained(uniform.model, uniform.scope, uniform.seq):
         return UniformSite(site, "optimizer", uniform.model, lr, parts=uniform.parts)
     for model in uniform.alternatives:  # the pretrained one of several models trained whole
         if setup.is_pretrained(model, uniform.scope, uniform.seq):
@@ -57,7 +63,7 @@ def _optimizer(setup: TrainingSetup, site: CallSite) -> UniformSite | None:
     return None
 
 
-def _per_parameter_source(site: CallSite, params: cst.BaseExpression) -> cst.BaseExpression | None:
+def per_parameter_source(site: CallSite, params: cst.BaseExpression) -> cst.BaseExpression | None:
     """One optimizer per parameter, all at one rate (torchtune's optimizer in backward):
     `{p: AdamW([p], lr=lr) for p in model.parameters()}` trains what `model.parameters()`
     yields."""

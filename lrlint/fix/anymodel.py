@@ -15,7 +15,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from lrlint.analysis.names import checkpoint_arg, keyword_arg, last_name, positional_arg
+from lrlint.analysis.names import checkpoint_arg, last_name
 from lrlint.analysis.script import ClassInfo, Script
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import UniformSite
@@ -162,11 +162,18 @@ def indent_unit(text: str) -> str:
     return "    "
 
 
-def optimizer_params(script: Script, call: cst.Call, model: str) -> str | None:
+def optimizer_params(
+    script: Script, call: cst.Call, qualname: str | None, model: str
+) -> str | None:
     """The optimizer's own params argument to pass through (its groups, a filter, a helper's
     result), or None when it is just `model.parameters()`."""
-    params = keyword_arg(call, "params") or positional_arg(call, 0)
+    params = script.optimizer_params(call, qualname)
     assert params is not None
+    return pass_through(script, params, model)
+
+
+def pass_through(script: Script, params: cst.BaseExpression, model: str) -> str | None:
+    """`params` as the written function's `params=`, or None for `model.parameters()`."""
     code = script.code(params).strip()
     if re.fullmatch(rf"{re.escape(model)}\.parameters\(\)", code):
         return None

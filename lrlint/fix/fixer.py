@@ -18,11 +18,17 @@ from pathlib import Path
 
 import libcst as cst
 
+from lrlint.analysis import catalog
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
-from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
+from lrlint.analysis.uniform import (
+    TRAINING_ARGUMENTS_DEFAULT_LR,
+    UniformSite,
+    per_parameter_source,
+    uniform_sites,
+)
 from lrlint.fix import anymodel, codegen, loops
 from lrlint.fix.parts import ModelParts, PartsError, model_parts
 from lrlint.fix.rewrite import Edits, apply
@@ -166,7 +172,9 @@ def _fix_any(
     written) the function that finds depth at run time."""
     if uniform.model is None:
         raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
-    if anymodel.fixed_by_file(script, setup, uniform):
+    # one optimizer per parameter takes the run-time table, whatever fixes the architecture
+    static = _per_parameter(script, uniform) is None
+    if static and anymodel.fixed_by_file(script, setup, uniform):
         try:
             fixed_text = _fix_site(text, script, setup, uniform, options, strategy)
             _verify(text, fixed_text, key, options)
@@ -207,14 +215,15 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
     )
     if uniform.kind == "trainer":
         _runtime_trainer(edits, script, uniform, fix, options.line_length)
+    elif _per_parameter(script, uniform) is not None:
+        _runtime_per_parameter(edits, script, uniform, fix, options.line_length)
     else:
-        params = anymodel.optimizer_params(script, call, model_text)
+        params = anymodel.optimizer_params(script, call, uniform.site.qualname, model_text)
         groups = fix.call(params)
         line = script.text.splitlines()[script.position(call)[0] - 1]
-        argument = keyword_arg(call, "params") or positional_arg(call, 0)
-        assert argument is not None
-        width = len(line) - len(script.code(argument).strip()) + len(groups)
-        if width > options.line_length:  # too long in the call: build the groups first
+        argument = _params_argument(edits, script, uniform)
+        # too long in the call: build the groups first
+        if _width_with(script, argument, groups) > options.line_length:
             variable = codegen.Names(_bound_names(script)).fresh("param_groups")
             indent = line[: len(line) - len(line.lstrip())]
             unit = anymodel.indent_unit(script.text)
@@ -468,6 +477,12 @@ def _rate(script: Script, uniform: UniformSite) -> codegen.Rate:
     if lr is None:
         if any(arg.star == "**" for arg in uniform.site.node.args):
             raise _Refuse("the lr is passed through **keyword arguments: write lr=... first")
+        config = positional_arg(uniform.site.node, 0)
+        if uniform.site.qualname in catalog.CONFIG_OPTIMIZER_FACTORIES and config is not None:
+            # `config.instantiate(cfg.optimizer, params)`: the rate is the config's; a group's
+            # own lr overrides it. `.get`: a config without one leaves the default, and runs
+            quote = _quote_style(script.text)
+            return codegen.Rate(f"{script.code(config).strip()}.get({quote}lr{quote})")
         raise _Refuse("the optimizer runs on its default lr: give it lr=... first")
     if isinstance(lr, (cst.Float, cst.Integer)):
         return codegen.Rate(script.code(lr).strip(), float(lr.evaluated_value))
@@ -499,10 +514,69 @@ class _Plan:
         return self.tiered.prelude, codegen.group_list(self.tiered, self.style, indent)
 
 
+def _width_with(script: Script, argument: cst.BaseExpression, text: str) -> int:
+    """How wide the line gets with `text` in place of `argument` (which may span lines)."""
+    lines = script.text.splitlines()
+    column, (last, end) = script.position(argument)[1], script.end(argument)
+    return column - 1 + len(text) + len(lines[last - 1]) - (end - 1)
+
+
+def _per_parameter(script: Script, uniform: UniformSite) -> tuple[str, cst.BaseExpression] | None:
+    """`{p: AdamW([p], lr=lr) for p in model.parameters()}`: the item's name and what the
+    comprehension iterates."""
+    site = uniform.site
+    if uniform.kind != "optimizer":
+        return None
+    params = script.optimizer_params(site.node, site.qualname)
+    source = per_parameter_source(site, params) if params is not None else None
+    if source is None or not isinstance(params, cst.List):
+        return None
+    item = params.elements[0].value
+    assert isinstance(item, cst.Name)
+    return item.value, source
+
+
+def _runtime_per_parameter(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, width: int
+) -> None:
+    """One optimizer per parameter: each gets its parameter's group (rate, decay) by depth,
+    from a table built before the comprehension. A parameter in no group (frozen by `freeze`)
+    keeps the optimizer's defaults; it has no gradient to step."""
+    per_parameter = _per_parameter(script, uniform)
+    assert per_parameter is not None
+    item, source = per_parameter
+    call = uniform.site.node
+    passed = anymodel.pass_through(script, source, fix.model)
+    names = codegen.Names(_bound_names(script))
+    groups, table = names.fresh("param_groups"), names.fresh("group_of")
+    q = _quote_style(script.text)
+    line = script.text.splitlines()[script.position(call)[0] - 1]
+    indent = line[: len(line) - len(line.lstrip())]
+    unit = anymodel.indent_unit(script.text)
+    edits.before[call] = [
+        anymodel.fit(f"{groups} = ", fix.call(passed), "", indent, unit, width),
+        f"{table} = {{p: [{{**g, {q}params{q}: [p]}}] for g in {groups} for p in g[{q}params{q}]}}",
+    ]
+    edits.params_position[call] = 1 if catalog.is_optimizer_factory(uniform.site.qualname) else 0
+    edits.params[call] = (f"{table}.get({item}, [{item}])", False)
+    if fix.strategy == "gradual":
+        _runtime_gradual(edits, script, uniform, fix)
+
+
+def _params_argument(edits: Edits, script: Script, uniform: UniformSite) -> cst.BaseExpression:
+    """The optimizer call's params argument (a factory's second positional one), noted for
+    the rewrite."""
+    call, qualname = uniform.site.node, uniform.site.qualname
+    if catalog.is_optimizer_factory(qualname) and keyword_arg(call, "params") is None:
+        edits.params_position[call] = 1
+    params = script.optimizer_params(call, qualname)
+    assert params is not None
+    return params
+
+
 def _optimizer_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Plan) -> None:
     call = uniform.site.node
-    params = keyword_arg(call, "params") or positional_arg(call, 0)
-    assert params is not None
+    params = _params_argument(edits, script, uniform)
     indent = _argument_indent(script, call, params)
     split = _split(script, uniform, params)
     if split is None:

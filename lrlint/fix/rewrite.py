@@ -15,6 +15,8 @@ import libcst as cst
 class Edits:
     # call -> (new value of its params argument, whether to drop its `lr=` / second argument)
     params: dict[cst.Call, tuple[str, bool]] = field(default_factory=dict)
+    # call -> which positional argument is its params when not the first (a factory's second)
+    params_position: dict[cst.Call, int] = field(default_factory=dict)
     # call -> keyword arguments to set (replacing one of the same name)
     keywords: dict[cst.Call, dict[str, str]] = field(default_factory=dict)
     # expression -> its replacement
@@ -102,6 +104,7 @@ class _Editor(cst.CSTTransformer):
         if original in self.edits.params:
             text, drop_lr = self.edits.params[original]
             value = _expression(text, self.module)
+            at = self.edits.params_position.get(original, 0) + 1
             args: list[cst.Arg] = []
             positional = 0
             for arg in node.args:
@@ -109,7 +112,7 @@ class _Editor(cst.CSTTransformer):
                 if is_positional:
                     positional += 1
                 if (arg.keyword is not None and arg.keyword.value == "params") or (
-                    is_positional and positional == 1
+                    is_positional and positional == at
                 ):
                     args.append(arg.with_changes(value=value))
                 elif drop_lr and arg.keyword is not None and arg.keyword.value == "lr":
