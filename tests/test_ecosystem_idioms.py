@@ -302,9 +302,35 @@ FIRES = {
                     itertools.chain(self.actor.parameters(), self.critic.parameters()), lr=1e-6
                 )
     """,
+    "the model held by an experiment object, put in eval mode when built": """
+        import torch
+        from transformers import AutoModel
+        class Encoder(torch.nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.backbone = AutoModel.from_pretrained(name)
+                self.dense = torch.nn.Linear(768, 768)
+        class Experiment:
+            def __init__(self, args):
+                self.args = args
+                self.model = Encoder(args.model_name).eval().to(args.device)
+        def main(args):
+            exp = Experiment(args)
+            optimizer = torch.optim.AdamW(params=exp.model.parameters(), lr=args.lr)  # lrlint-expect: LR001
+    """,
 }
 
 QUIET = {
+    "an experiment object's head alone": """
+        import torch
+        from transformers import AutoModel
+        class Experiment:
+            def __init__(self, name):
+                self.model = AutoModel.from_pretrained(name).eval()
+                self.head = torch.nn.Linear(768, 2)
+        exp = Experiment("bert-base-uncased")
+        optimizer = torch.optim.AdamW(exp.head.parameters(), lr=1e-3)
+    """,
     "a helper freezes the lower blocks of the model it returns, and that model trains": """
         import torch
         from transformers import AutoModelForSequenceClassification

@@ -192,7 +192,7 @@ def from_pretrained_loads_model(receiver: str | None) -> bool:
 
 # Calls that return their (first, or positionally matching) argument wrapped or moved.
 MODEL_PASSTHROUGH_METHODS = frozenset(
-    {"to", "cuda", "cpu", "train", "half", "float", "bfloat16", "double", "to_empty"}
+    {"to", "cuda", "cpu", "train", "eval", "half", "float", "bfloat16", "double", "to_empty"}
 )
 MODEL_WRAPPER_CALLS = frozenset(
     {

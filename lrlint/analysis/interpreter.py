@@ -504,7 +504,7 @@ class _Machine:
             args, kwargs = self._arguments(node, frame)
             self._set_requires_grad(module, flag(args, kwargs), node)
             return module
-        if method in catalog.MODEL_PASSTHROUGH_METHODS or method == "eval":
+        if method in catalog.MODEL_PASSTHROUGH_METHODS:
             self._arguments(node, frame)
             return module
         if method in {"freeze", "unfreeze"}:  # Lightning's LightningModule.freeze()/unfreeze()

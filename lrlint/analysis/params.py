@@ -111,6 +111,12 @@ def whole_model(expr: cst.BaseExpression) -> cst.BaseExpression | None:
         return expr
     if isinstance(node, cst.Attribute) and dotted(node.value) == "self":
         return expr
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        # `exp.model`, `trainer.net` of an object that holds the model (an experiment, a
+        # recipe); `model.classifier`, `model.bert` stay parts
+        name = node.attr.value.lower()
+        if name in {"model", "net", "network"} or name.endswith("_model"):
+            return expr
     return None
 
 

@@ -228,7 +228,7 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
     while (
         isinstance(receiver, cst.Call)
         and isinstance(receiver.func, cst.Attribute)
-        and receiver.func.attr.value in catalog.MODEL_PASSTHROUGH_METHODS | {"eval"}
+        and receiver.func.attr.value in catalog.MODEL_PASSTHROUGH_METHODS
     ):
         receiver = receiver.func.value
     frozen, trained = dotted(receiver), dotted(model)
