@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from lrlint.analysis import values
 from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.values import strings
@@ -120,10 +121,15 @@ def whole_model(expr: cst.BaseExpression) -> cst.BaseExpression | None:
     return None
 
 
+# a helper's parameter -> what its caller passes: the expression, its scope and order there
+Given = dict[str, tuple[cst.BaseExpression, Scope, float]]
+
+
 class _Reader:
-    def __init__(self, script: Script, default_lr: str | None) -> None:
+    def __init__(self, script: Script, default_lr: str | None, given: Given | None = None) -> None:
         self.script = script
         self.default_lr = default_lr
+        self.given = given or {}
 
     def read(
         self, expr: cst.BaseExpression, scope: Scope, seq: float, depth: int
@@ -213,7 +219,12 @@ class _Reader:
         if function is None or not function.returns or function.owner is not None:
             return None
         script = function.script or self.script
-        reader = _Reader(script, None)
+        given: Given = {}
+        for index, name in enumerate(function.params):
+            value = keyword_arg(call, name) or positional_arg(call, index)
+            if value is not None and script is self.script:
+                given[name] = (value, scope, seq)
+        reader = _Reader(script, None, given)
         parameter: str | None = None
         for value in function.returns:
             found = reader.read(value, function, _ENDLESS, depth + 1)
@@ -298,18 +309,33 @@ class _Reader:
                 return None
             if _adapters_only(self.script, group["params"], scope, seq):
                 continue  # LoRA weights the script may add: new parameters, not the model's
-            rate = group.get("lr")
-            rates.add(self.script.code(rate).strip() if rate is not None else self.default_lr)
+            rates.add(self._rate(group.get("lr"), scope, seq))
             source = self._group_source(group["params"], scope, seq)
             if source is None:
                 return None
             models.append(source)
         if len(rates) != 1 or not models:
             return None
-        first = self.script.code(models[0].model)
-        if any(self.script.code(m.model) != first for m in models[1:]):
-            return None
-        return models[0]
+        codes = [self.script.code(m.model).strip() for m in models]
+        if all(code == codes[0] for code in codes):
+            return models[0]
+        # `model.model`'s groups beside `model`'s (its head, by name): all of `model`
+        root = codes[0].split(".")[0]
+        whole = [m for m, code in zip(models, codes, strict=True) if code == root]
+        if whole and all(code.split(".")[0] == root for code in codes):
+            return whole[0]
+        return None
+
+    def _rate(self, rate: cst.BaseExpression | None, scope: Scope, seq: float) -> str | None:
+        """A group's rate: its value when the script makes it plain (`CFG.encoder_lr` passed
+        as a helper's `encoder_lr`), else its code."""
+        if rate is None:
+            return self.default_lr
+        where, when = scope, seq
+        if isinstance(rate, cst.Name) and rate.value in self.given:
+            rate, where, when = self.given[rate.value]
+        value = values.number(self.script, rate, where, when)
+        return repr(value) if value is not None else self.script.code(rate).strip()
 
     def _group_source(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> Uniform | None:
         """The model whose full parameter list a group filters (by name, for weight decay)."""

@@ -110,6 +110,12 @@ class _Evaluator:
         # `training_args.learning_rate` where `training_args = TrainingArguments(learning_rate=..)`
         if isinstance(expr.value, cst.Name):
             found = _binding_or_default(expr.value.value, scope, seq)
+            info = self.script.classes.get(expr.value.value) if found is None else None
+            if info is not None:  # `CFG.encoder_lr` of `class CFG: encoder_lr = 2e-5`
+                constant = info.scope.reaching(expr.attr.value, float("inf"))
+                if constant is None or constant.value is None:
+                    return None
+                return self.eval(constant.value, info.scope, float("inf"), depth + 1)
             if found is not None and isinstance(found[0], cst.Call):
                 call, where, when = found
                 for arg in call.args:
