@@ -31,6 +31,16 @@ class DocumentClassifier(nn.Module):
 model = DocumentClassifier()
 """
 
+RUNTIME = """
+import argparse
+import torch
+from transformers import AutoModelForSequenceClassification
+parser = argparse.ArgumentParser()
+parser.add_argument("--model")
+args = parser.parse_args()
+model = AutoModelForSequenceClassification.from_pretrained(args.model)
+"""
+
 BERT = """
 import torch
 from torch.optim import AdamW
@@ -302,15 +312,15 @@ optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)  # lrlint-expect: LR0
         "bad: a BERT exclusion list on GPT-2 misses ln_1, ln_2 and ln_f": GPT2
         + """
 no_decay = ["bias", "LayerNorm.weight"]
-optimizer = torch.optim.AdamW([
-    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.1},  # lrlint-expect: LR006
+optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
+    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.1},
     {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
 ], lr=3e-4)
 """,
         "bad: decay in an explicit group": BERT
         + """
-optimizer = AdamW([
-    {"params": model.bert.parameters(), "lr": 1e-5, "weight_decay": 0.01},  # lrlint-expect: LR006
+optimizer = AdamW([  # lrlint-expect: LR006
+    {"params": model.bert.parameters(), "lr": 1e-5, "weight_decay": 0.01},
     {"params": model.classifier.parameters(), "lr": 2e-5, "weight_decay": 0.0},
 ])
 """,
@@ -338,6 +348,55 @@ optimizer = torch.optim.Adam(model.parameters(), lr=2e-5)
         "quiet: decay switched off": BERT
         + """
 optimizer = AdamW(model.parameters(), lr=2e-5, weight_decay=0.0)
+""",
+        "bad: a list without the norm weights, whatever the model named at run time": RUNTIME
+        + """
+no_decay = ["bias", "LayerNorm.bias"]
+optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
+    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+], lr=2e-5)
+""",
+        "bad: exact names never match a parameter's full name": RUNTIME
+        + """
+no_decay = {"bias", "LayerNorm.weight"}
+optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
+    {"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0},
+], lr=2e-5)
+""",
+        "bad: a lower-cased list misses BERT's LayerNorm": RUNTIME.replace("args.model", "'bert-base-cased'")
+        + """
+skip = [s.lower() for s in ["bias", "LayerNorm.weight"]]
+optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
+    {"params": [p for n, p in model.named_parameters() if not any(s in n for s in skip)], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if any(s in n for s in skip)], "weight_decay": 0.0},
+], lr=2e-5)
+""",
+        "bad: lower blocks frozen, the rest's norms still decayed": RUNTIME
+        + """
+for block in model.base_model.encoder.layer[:6]:
+    block.requires_grad_(False)
+optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
+    {"params": [p for n, p in model.named_parameters() if "bias" not in n], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if "bias" in n], "weight_decay": 0.0},
+], lr=2e-5)
+""",
+        "quiet: the BERT list over a model named at run time (it may be BERT)": RUNTIME
+        + """
+no_decay = ["bias", "LayerNorm.weight"]
+optimizer = torch.optim.AdamW([
+    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+], lr=2e-5)
+""",
+        "quiet: a list that names every family's norms": RUNTIME
+        + """
+no_decay = ["bias", "norm", "Norm", "ln_", "bn"]
+optimizer = torch.optim.AdamW([
+    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+], lr=2e-5)
 """,
     },
     "LR007": {

@@ -304,7 +304,7 @@ class _Reader:
         rates: set[str | None] = set()
         models: list[Uniform] = []
         for element in elements:
-            group = _dict_items(element)
+            group = dict_items(element)
             if group is None or "params" not in group:
                 return None
             if _adapters_only(self.script, group["params"], scope, seq):
@@ -344,7 +344,7 @@ class _Reader:
         return self.read(expr, scope, seq, depth=1)
 
 
-def _dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None:
+def dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None:
     """`{"params": ..., "lr": ...}` or `dict(params=..., lr=...)` as a mapping of literal keys."""
     items: dict[str, cst.BaseExpression] = {}
     if isinstance(node, cst.Dict):

@@ -20,13 +20,11 @@ from lrlint.analysis.names import checkpoint_arg, dotted, last_name
 from lrlint.analysis.origins import Origin
 from lrlint.analysis.script import ClassInfo, Script
 from lrlint.depth import Depth, Layout, Tier, concrete_class, family_from_name, layout_for
+from lrlint.depth.flat import is_flat
 
 if TYPE_CHECKING:
     from lrlint.analysis.origins import Resolver
 
-_NORM = re.compile(
-    r"(^|[._])(layernorm|layer_norm|norm|ln|ln_\w+|ln\d*|rms_?norm|bn\d*|batchnorm)", re.I
-)
 # torch.nn layers and the parameters they own (the rest own none, or are unknown)
 _NN_PARAMS = {
     "Linear": ("weight", "bias"),
@@ -146,11 +144,7 @@ class Skeleton:
 
     def is_1d(self, name: str) -> bool:
         """Biases and normalisation weights (what `p.ndim <= 1` selects)."""
-        last = name.rsplit(".", 1)[-1]
-        if last.endswith("bias") or last in {"cls_token", "mask_token"}:
-            return last.endswith("bias")
-        module = name.rsplit(".", 1)[0] if "." in name else ""
-        return last == "weight" and bool(_NORM.search(module.rsplit(".", 1)[-1]))
+        return is_flat(name)
 
     def _mount(self, name: str) -> Mount | None:
         best: Mount | None = None

@@ -254,7 +254,7 @@ def _freezes_what_a_helper_returns(
     its caller keeps it as `self._ref_model`: beside an optimizer over `self._model`, that
     freezes another model. Every call of the helper must be kept under another name."""
     scope = script.freeze_scopes.get(id(freeze))
-    frozen, trained = _frozen_expression(script, freeze), dotted(model)
+    frozen, trained = frozen_expression(script, freeze), dotted(model)
     if scope is None or scope.kind != "function" or frozen is None or trained is None:
         return False
     root = frozen.split(".")[0]
@@ -278,25 +278,40 @@ def _freezes_what_a_helper_returns(
     )
 
 
-def _frozen_expression(script: Script, freeze: cst.CSTNode) -> str | None:
+def frozen_expression(script: Script, freeze: cst.CSTNode) -> str | None:
     """What a freeze freezes: the receiver of `x.requires_grad_(False)`, or `x` of the loop
     `for p in x.parameters(): p.requires_grad = False`."""
     if isinstance(freeze, cst.Call) and isinstance(freeze.func, cst.Attribute):
-        return dotted(freeze.func.value)
+        receiver = freeze.func.value
+        while isinstance(receiver, cst.Subscript):  # `model.encoder.layer[:6]`: of the list
+            receiver = receiver.value
+        return dotted(receiver)
     if isinstance(freeze, cst.Attribute) and isinstance(freeze.value, cst.Name):
         item = freeze.value.value
         for loop in script.freeze_loops.get(id(freeze), ()):
-            source = loop.iter if isinstance(loop, cst.For) else None
+            if not isinstance(loop, cst.For) or not _binds(loop.target, item):
+                continue
+            source = loop.iter
             if (
-                isinstance(loop, cst.For)
-                and isinstance(loop.target, cst.Name)
-                and loop.target.value == item
-                and isinstance(source, cst.Call)
+                isinstance(source, cst.Call)
                 and isinstance(source.func, cst.Attribute)
-                and source.func.attr.value == "parameters"
+                and source.func.attr.value in {"parameters", "named_parameters"}
             ):
-                return dotted(source.func.value)
+                receiver = source.func.value
+                while isinstance(receiver, cst.Subscript):
+                    receiver = receiver.value
+                return dotted(receiver)
     return None
+
+
+def _binds(target: cst.BaseExpression, item: str) -> bool:
+    """`for p in ...` or `for n, p in ...` binds `p`."""
+    if isinstance(target, cst.Name):
+        return target.value == item
+    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        last = target.elements[1].value
+        return isinstance(last, cst.Name) and last.value == item
+    return False
 
 
 def _kept_as(script: Script, function: str, index: int | None) -> list[str]:

@@ -22,6 +22,12 @@ def text(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> 
             return value if isinstance(value, str) else None
         if isinstance(expr, cst.Attribute):
             default = script.argparse_defaults.get(expr.attr.value)
+            receiver = dotted(expr.value)
+            if default is None and receiver is not None:
+                # a settings class's default (Tap, a dataclass), when the classes agree
+                found = script.flag_defaults(receiver, expr.attr.value)
+                texts = {text(script, value, script.module_scope, float("inf")) for value in found}
+                return texts.pop() if len(texts) == 1 else None
             if default is None:
                 return None
             expr, scope, seq = default, script.module_scope, float("inf")
@@ -125,7 +131,16 @@ class _Evaluator:
         default = self.script.argparse_defaults.get(expr.attr.value)
         if default is not None and dotted(expr.value) is not None:
             return self.eval(default, self.script.module_scope, float("inf"), depth + 1)
-        return None
+        # `self.args.lr`: the default of a settings class (Tap, a dataclass), when the
+        # classes that could hold it agree
+        receiver = dotted(expr.value)
+        if receiver is None:
+            return None
+        found = {
+            self.eval(value, self.script.module_scope, float("inf"), depth + 1)
+            for value in self.script.flag_defaults(receiver, expr.attr.value)
+        }
+        return found.pop() if len(found) == 1 else None
 
     def _binary(
         self, expr: cst.BinaryOperation, scope: Scope, seq: float, depth: int

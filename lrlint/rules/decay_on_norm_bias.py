@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from lrlint.analysis import catalog, values
-from lrlint.analysis.names import keyword_arg, last_name, positional_arg
+from lrlint.analysis import catalog, name_filters, values
+from lrlint.analysis.names import checkpoint_arg, keyword_arg, last_name, positional_arg
 from lrlint.analysis.origins import Origin
 from lrlint.analysis.params import (
+    dict_items,
     only_requires_grad,
     parameters_owner,
     summands,
@@ -17,6 +18,9 @@ from lrlint.analysis.params import (
     whole_model,
 )
 from lrlint.analysis.script import CallSite, Script
+from lrlint.analysis.training import TrainingSetup, frozen_expression
+from lrlint.depth import family_from_name
+from lrlint.depth.flat import families, flat_names
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number, parts
 
@@ -27,36 +31,53 @@ class DecayOnNormBias(Rule):
     def check(self, context: RuleContext) -> Iterator[Finding]:
         events = context.setup.events
         reported: set[int] = set()
+        script = context.setup.script
         for optimizer in events.optimizers:
-            for group in optimizer.groups:
-                decay = group.options.get("weight_decay")
-                if not known_number(decay) or decay <= 0:
-                    continue
-                # frozen parameters get no gradient, so torch never decays them
-                flat = [
-                    p
-                    for p in group.params
-                    if p.skeleton.is_1d(p.name) and p not in optimizer.frozen
+            if id(optimizer.node) in reported:
+                continue  # built again in a loop
+            # frozen parameters get no gradient, so torch never decays them
+            decaying = [
+                (group, decay, flat)
+                for group in optimizer.groups
+                for decay in [group.options.get("weight_decay")]
+                if known_number(decay) and decay > 0
+                for flat in [
+                    [
+                        p
+                        for p in group.params
+                        if p.skeleton.is_1d(p.name) and p not in optimizer.frozen
+                    ]
                 ]
-                node = group.node if optimizer.explicit_groups else optimizer.node
-                if not flat or id(node) in reported:
-                    continue
-                reported.add(id(node))  # a group written in a loop is reported once
-                model = events.model_names.get(id(flat[0].skeleton), "model")
-                if len(flat) == 1:
-                    what = "bias or normalisation weight"
-                else:
-                    what = "biases and normalisation weights"
-                yield Finding(
-                    node,
-                    f"weight_decay={number(decay)} also decays {len(flat)} {what} (in "
-                    f"{parts(flat, model, limit=3)}); put parameters with p.ndim <= 1 in a "
-                    "group with weight_decay=0.0",
+                if flat
+            ]
+            if not decaying:
+                continue
+            reported.add(id(optimizer.node))
+            # at the optimizer call, as the other group rules; the groups' lines in the message
+            flat = [p for _, _, group_flat in decaying for p in group_flat]
+            model = events.model_names.get(id(flat[0].skeleton), "model")
+            what = (
+                "bias or normalisation weight"
+                if len(flat) == 1
+                else ("biases and normalisation weights")
+            )
+            where = ""
+            if optimizer.explicit_groups:
+                lines = sorted({script.position(group.node)[0] for group, _, _ in decaying})
+                where = f" in the group{'s' if len(lines) > 1 else ''} at line" + (
+                    f"s {', '.join(map(str, lines))}" if len(lines) > 1 else f" {lines[0]}"
                 )
+            yield Finding(
+                optimizer.node,
+                f"weight_decay={number(decaying[0][1])}{where} also decays {len(flat)} {what} "
+                f"(in {parts(flat, model, limit=3)}); put parameters with p.ndim <= 1 in a "
+                "group with weight_decay=0.0",
+            )
         built = {id(optimizer.node) for optimizer in events.optimizers}
         for site in context.setup.optimizer_calls:
             if id(site.node) not in built:
-                yield from _whole_model(context, site)
+                found = list(_whole_model(context, site)) or list(_written_groups(context, site))
+                yield from found[:1]
 
 
 def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
@@ -93,6 +114,103 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
         f"of {' and '.join(what)}; put parameters with p.ndim <= 1 in a group with "
         "weight_decay=0.0",
     )
+
+
+def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
+    """Explicit groups over a model whose layout the interpreter could not build (its
+    architecture is named at run time): a decayed group whose name test keeps biases or norm
+    weights of every family the model can be (of its family, where the script names it), as a
+    `no_decay` list without "LayerNorm.weight", or matched by exact name, does."""
+    setup, call = context.setup, site.node
+    script = setup.script
+    params = script.optimizer_params(call, site.qualname)
+    groups = _group_dicts(script, params, site) if params is not None else None
+    if not groups:
+        return
+    given = keyword_arg(call, "weight_decay")
+    if given is not None:
+        default = values.number(script, given, site.scope, site.seq)
+    else:
+        default = catalog.default_weight_decay(site.qualname)
+    for node, items in groups:
+        decay = items.get("weight_decay")
+        value = values.number(script, decay, site.scope, site.seq) if decay is not None else default
+        group = name_filters.kept(script, items["params"], site.scope, site.seq)
+        if value is None or value <= 0 or group is None:
+            continue
+        model = group.model
+        if not setup.is_pretrained(model, site.scope, site.seq) and (
+            setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
+        ):
+            continue
+        if _may_freeze_all_of(script, model) and not _only_partial_freezes(script):
+            return  # what still trains of it, with its norms, is unknown
+        family = _family(setup, model, site)
+        decayed = [
+            next((n for n in flat_names(f) if group.keeps(n)), None)
+            for f in ([family] if family else families())
+        ]
+        if all(decayed):
+            # an example in the model's family, or in the first one (bert): every family
+            # the model can be has one
+            of = f"in {family}: {decayed[0]}" if family else f"whatever the model: {decayed[0]}"
+            yield Finding(
+                call,
+                f"weight_decay={number(value)} in the group at line {script.position(node)[0]} "
+                f"also decays biases or normalisation weights its name test lets through "
+                f"({of}); put parameters with p.ndim <= 1 in a group with weight_decay=0.0",
+            )
+            return
+
+
+def _may_freeze_all_of(script: Script, model: cst.BaseExpression) -> bool:
+    """Whether a freeze of the script may reach all of `model` (PEFT, a helper, the model
+    itself); freezing some of its blocks leaves the rest, norms and biases, training."""
+    code = script.code(model).strip()
+    for freeze in script.freezes:
+        frozen = frozen_expression(script, freeze)
+        if frozen is None or frozen == code or code.startswith(frozen + "."):
+            return True
+    return False
+
+
+def _group_dicts(
+    script: Script, params: cst.BaseExpression, site: CallSite
+) -> list[tuple[cst.CSTNode, dict[str, cst.BaseExpression]]] | None:
+    """The group dicts written in the list the optimizer takes (directly or by name; groups
+    appended later are more groups, not fewer)."""
+    if isinstance(params, cst.Name):
+        binding = site.scope.reaching(params.value, site.seq)
+        params = binding.value if binding is not None and binding.unpack is None else None
+    if not isinstance(params, cst.List):
+        return None
+    found = []
+    for element in params.elements:
+        items = dict_items(element.value)
+        if items is None or "params" not in items:
+            return None
+        found.append((element.value, items))
+    return found
+
+
+def _family(setup: TrainingSetup, model: cst.BaseExpression, site: CallSite) -> str | None:
+    """The family of the model's architecture where the script names it: a literal or default
+    checkpoint, or a family class (`GPT2Model.from_pretrained(...)`)."""
+    source = setup.resolver.resolve(model, site.scope, site.seq).source
+    if not isinstance(source, cst.Call):
+        return None
+    script = setup.script
+    func = source.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "from_pretrained":
+        family = family_from_name(last_name(func.value) or "")
+        if family is not None:
+            return family
+    where = script.call_site(source)
+    checkpoint = checkpoint_arg(source)
+    if where is None or checkpoint is None:
+        return None
+    text = values.text(script, checkpoint, where.scope, where.seq)
+    return family_from_name(text) if text is not None else None
 
 
 # transformers' methods that freeze one stack of a model and leave the rest, with its norms and
