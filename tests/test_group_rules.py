@@ -31,6 +31,20 @@ class DocumentClassifier(nn.Module):
 model = DocumentClassifier()
 """
 
+SEGMENTER = """
+import torch
+from torch import nn
+from transformers import AutoModel
+class Segmenter(nn.Module):
+    def __init__(self, name):
+        super().__init__()
+        self.encoder = AutoModel.from_pretrained(name)
+        self.decoder = nn.Sequential(nn.Linear(768, 256), nn.LayerNorm(256), nn.Linear(256, 2))
+        for p in self.encoder.parameters():
+            p.requires_grad = False
+model = Segmenter("facebook/dinov2-small")
+"""
+
 RUNTIME = """
 import argparse
 import torch
@@ -389,6 +403,14 @@ optimizer = torch.optim.AdamW([
     {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
     {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
 ], lr=2e-5)
+""",
+        "bad: a decoder trains beside an encoder frozen in the model's class": SEGMENTER
+        + """
+optimizer = torch.optim.AdamW(model.decoder.parameters(), lr=1e-4)  # lrlint-expect: LR006
+""",
+        "quiet: the part it takes is frozen in the model's class": SEGMENTER
+        + """
+optimizer = torch.optim.AdamW(model.encoder.parameters(), lr=1e-4)
 """,
         "quiet: a list that names every family's norms": RUNTIME
         + """

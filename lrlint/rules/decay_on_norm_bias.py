@@ -104,10 +104,15 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
         setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
     ):
         return  # a model, pretrained or new; not something we cannot tell is one
-    if setup.freezes_model(call, model, taken) and not _only_partial_freezes(script):
-        return  # frozen weights get no gradient and no decay: which 1-d ones train is unknown
     code = script.code(model).strip()
     what = [f"{code}.{part}" for part in taken] or [code]
+    # frozen weights get no gradient and no decay: where a freeze may reach all of what the
+    # optimizer takes, which 1-d ones train is unknown; a freeze of some blocks, or of a part
+    # it does not take (SAM's image encoder beside its mask decoder), leaves them training
+    if setup.freezes_elsewhere or (
+        any(_may_freeze_all_of(script, w) for w in what) and not _only_partial_freezes(script)
+    ):
+        return
     yield Finding(
         call,
         f"weight_decay={number(decay)}{source} also decays every bias and normalisation weight "
@@ -143,7 +148,8 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
             setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
         ):
             continue
-        if _may_freeze_all_of(script, model) and not _only_partial_freezes(script):
+        frozen_whole = _may_freeze_all_of(script, script.code(model).strip())
+        if setup.freezes_elsewhere or (frozen_whole and not _only_partial_freezes(script)):
             return  # what still trains of it, with its norms, is unknown
         family = _family(setup, model, site)
         decayed = [
@@ -163,13 +169,22 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
             return
 
 
-def _may_freeze_all_of(script: Script, model: cst.BaseExpression) -> bool:
-    """Whether a freeze of the script may reach all of `model` (PEFT, a helper, the model
-    itself); freezing some of its blocks leaves the rest, norms and biases, training."""
-    code = script.code(model).strip()
+def _may_freeze_all_of(script: Script, code: str) -> bool:
+    """Whether a freeze of the script may reach all of the model or part `code` (PEFT, a
+    helper, it or what holds it); freezing some of its blocks leaves the rest training."""
     for freeze in script.freezes:
         frozen = frozen_expression(script, freeze)
         if frozen is None or frozen == code or code.startswith(frozen + "."):
+            return True
+        # `self.encoder` frozen in the model's class is `model.encoder` outside it (a method
+        # of its own, `self.freeze(...)`, is followed into its body: its freezes are listed)
+        if isinstance(freeze, cst.Call) and last_name(freeze.func) != "requires_grad_":
+            continue
+        inside = frozen.split(".", 1)
+        outside = code.split(".", 1)
+        if inside[0] == "self" and (len(inside) == 1 or outside[1:] == inside[1:]):
+            return True
+        if inside[0] == "self" and len(outside) == 2 and outside[1].startswith(inside[1] + "."):
             return True
     return False
 
@@ -284,8 +299,11 @@ def _modules(
         return None
     if whole_model(owner) is not None:
         return owner, ()
-    if isinstance(owner, cst.Attribute):
-        root = whole_model(owner.value)
-        if root is not None:
-            return root, (owner.attr.value,)
+    # `m.decoder`, `m.prompt_encoder.text_encoder_head`: a part of the whole model `m`
+    part: list[str] = []
+    while isinstance(owner, cst.Attribute):
+        part.insert(0, owner.attr.value)
+        owner = owner.value
+        if whole_model(owner) is not None:
+            return owner, (".".join(part),)
     return None
