@@ -45,6 +45,18 @@ class Segmenter(nn.Module):
 model = Segmenter("facebook/dinov2-small")
 """
 
+LAUNCHED = """
+import torch
+from lightning import Fabric
+from litgpt.utils import instantiate_torch_optimizer
+def setup(devices=1, optimizer="OPTIMIZER"):
+    fabric = Fabric(devices=devices)
+    fabric.launch(main, devices, optimizer)
+def main(fabric, devices, optimizer):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    opt = instantiate_torch_optimizer(optimizer, model.parameters())MARK
+"""
+
 RUNTIME = """
 import argparse
 import torch
@@ -412,6 +424,12 @@ optimizer = torch.optim.AdamW(model.decoder.parameters(), lr=1e-4)  # lrlint-exp
         + """
 optimizer = torch.optim.AdamW(model.encoder.parameters(), lr=1e-4)
 """,
+        "bad: litgpt's optimizer named by the launcher's flag, AdamW's own decay": LAUNCHED.replace(
+            "OPTIMIZER", "AdamW"
+        ).replace("MARK", "  # lrlint-expect: LR006"),
+        "quiet: the launcher's flag names SGD, which does not decay": LAUNCHED.replace(
+            "OPTIMIZER", "SGD"
+        ).replace("MARK", ""),
         "quiet: a list that names every family's norms": RUNTIME
         + """
 no_decay = ["bias", "norm", "Norm", "ln_", "bn"]

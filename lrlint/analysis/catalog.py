@@ -108,6 +108,14 @@ _DECOUPLED_DEFAULT_DECAY = {
 }
 
 
+def named_optimizer(factory: str | None, name: str | None) -> str | None:
+    """The optimizer class a factory builds from its name: litgpt's
+    `instantiate_torch_optimizer("AdamW", ...)` is `torch.optim.AdamW`."""
+    if factory != "litgpt.utils.instantiate_torch_optimizer" or not name:
+        return None
+    return name if "." in name else f"torch.optim.{name}"
+
+
 def default_weight_decay(qualname: str | None) -> float | None:
     """An optimizer's weight_decay when the call does not give one; None: not known."""
     if qualname is None:

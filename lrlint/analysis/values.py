@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lrlint.analysis.names import dotted
+from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 
 
@@ -34,11 +34,41 @@ def text(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> 
         elif isinstance(expr, cst.Name):
             found = _binding_or_default(expr.value, scope, seq)
             if found is None:
-                return None
+                return _passed_text(script, expr.value, scope)
             expr, scope, seq = found
         else:
             return None
     return None
+
+
+def _passed_text(script: Script, name: str, scope: Scope) -> str | None:
+    """A parameter with no default of a function of this module: what its callers pass, when
+    they agree (`main(optimizer=optimizer)` from a `setup(optimizer="AdamW")`, also through
+    `fabric.launch(main, ..., optimizer=optimizer)`)."""
+    function = scope.node
+    if scope.kind != "function" or not isinstance(function, cst.FunctionDef):
+        return None
+    if name not in scope.params or scope.parent is not script.module_scope:
+        return None
+    index = scope.params.index(name)
+    found: set[str | None] = set()
+    for site in script.calls:
+        call = site.node
+        direct = isinstance(call.func, cst.Name) and call.func.value == scope.name
+        handed = any(
+            isinstance(a.value, cst.Name) and a.value.value == scope.name for a in call.args
+        )
+        if not (direct or handed) or site.scope is scope:
+            continue
+        # Fabric's `launch(main, *args)` calls `main(fabric, *args)`: `main`'s parameter i is
+        # the call's argument i (the function itself is argument 0)
+        launched = handed and last_name(call.func) == "launch" and index > 0
+        positional = positional_arg(call, index) if direct or launched else None
+        value = keyword_arg(call, name) or positional
+        if value is None:
+            return None
+        found.add(text(script, value, site.scope, site.seq))
+    return found.pop() if len(found) == 1 else None
 
 
 def strings(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> list[str] | None:

@@ -85,7 +85,7 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
     interpreter could not build: every torch model with a norm or a bias has 1-d parameters,
     so a weight decay above 0 decays them."""
     script, call = context.setup.script, site.node
-    params = keyword_arg(call, "params") or positional_arg(call, 0)
+    params = script.optimizer_params(call, site.qualname)
     found = _modules(script, params, site) if params is not None else None
     if found is None:
         return
@@ -95,8 +95,14 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
         decay = values.number(script, given, site.scope, site.seq)
         source = ""
     else:
-        decay = catalog.default_weight_decay(site.qualname)
-        source = f" ({last_name(call.func)}'s default)"
+        qualname, name = site.qualname, last_name(call.func)
+        factory = catalog.is_optimizer_factory(qualname) and positional_arg(call, 0)
+        if factory:  # `instantiate_torch_optimizer("AdamW", params)`: torch's AdamW
+            named = values.text(script, factory, site.scope, site.seq)
+            qualname = catalog.named_optimizer(qualname, named)
+            name = named
+        decay = catalog.default_weight_decay(qualname)
+        source = f" ({name}'s default)"
     if decay is None or decay <= 0:
         return
     setup = context.setup
