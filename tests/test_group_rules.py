@@ -391,7 +391,9 @@ optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
     {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0},
 ], lr=2e-5)
 """,
-        "bad: a lower-cased list misses BERT's LayerNorm": RUNTIME.replace("args.model", "'bert-base-cased'")
+        "bad: a lower-cased list misses BERT's LayerNorm": RUNTIME.replace(
+            "args.model", "'bert-base-cased'"
+        )
         + """
 skip = [s.lower() for s in ["bias", "LayerNorm.weight"]]
 optimizer = torch.optim.AdamW([  # lrlint-expect: LR006
