@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import re
 
-from lrlint.depth.families import FAMILIES
 from lrlint.depth.model import layout_for
 
 _NORM = re.compile(
@@ -28,7 +27,3 @@ def flat_names(family: str) -> tuple[str, ...]:
     """The flat parameters of a model of `family` (two blocks a stack), by real name."""
     names = layout_for(family).representative_names(2)
     return tuple(name for name in names if is_flat(name))
-
-
-def families() -> tuple[str, ...]:
-    return tuple(FAMILIES)

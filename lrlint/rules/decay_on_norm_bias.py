@@ -19,8 +19,8 @@ from lrlint.analysis.params import (
 )
 from lrlint.analysis.script import CallSite, Script
 from lrlint.analysis.training import TrainingSetup, frozen_expression
-from lrlint.depth import family_from_name
-from lrlint.depth.flat import families, flat_names
+from lrlint.depth import FAMILIES, family_from_name
+from lrlint.depth.flat import flat_names
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import known_number, number, parts
 
@@ -106,18 +106,11 @@ def _whole_model(context: RuleContext, site: CallSite) -> Iterator[Finding]:
     if decay is None or decay <= 0:
         return
     setup = context.setup
-    if not setup.is_pretrained(model, site.scope, site.seq) and (
-        setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
-    ):
-        return  # a model, pretrained or new; not something we cannot tell is one
+    if not _is_model(setup, model, site):
+        return
     code = script.code(model).strip()
     what = [f"{code}.{part}" for part in taken] or [code]
-    # frozen weights get no gradient and no decay: where a freeze may reach all of what the
-    # optimizer takes, which 1-d ones train is unknown; a freeze of some blocks, or of a part
-    # it does not take (SAM's image encoder beside its mask decoder), leaves them training
-    if setup.freezes_elsewhere or (
-        any(_may_freeze_all_of(script, w) for w in what) and not _only_partial_freezes(script)
-    ):
+    if _may_be_frozen(setup, what):
         return
     yield Finding(
         call,
@@ -150,17 +143,14 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
         if value is None or value <= 0 or group is None:
             continue
         model = group.model
-        if not setup.is_pretrained(model, site.scope, site.seq) and (
-            setup.resolver.origin(model, site.scope, site.seq) != Origin.SCRATCH
-        ):
+        if not _is_model(setup, model, site):
             continue
-        frozen_whole = _may_freeze_all_of(script, script.code(model).strip())
-        if setup.freezes_elsewhere or (frozen_whole and not _only_partial_freezes(script)):
-            return  # what still trains of it, with its norms, is unknown
+        if _may_be_frozen(setup, [script.code(model).strip()]):
+            return
         family = _family(setup, model, site)
         decayed = [
             next((n for n in flat_names(f) if group.keeps(n)), None)
-            for f in ([family] if family else families())
+            for f in ([family] if family else FAMILIES)
         ]
         if all(decayed):
             # an example in the model's family, or in the first one (bert): every family
@@ -173,6 +163,25 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
                 f"({of}); put parameters with p.ndim <= 1 in a group with weight_decay=0.0",
             )
             return
+
+
+def _is_model(setup: TrainingSetup, model: cst.BaseExpression, site: CallSite) -> bool:
+    """A model, pretrained or new; not something we cannot tell is one."""
+    return setup.is_pretrained(model, site.scope, site.seq) or (
+        setup.resolver.origin(model, site.scope, site.seq) == Origin.SCRATCH
+    )
+
+
+def _may_be_frozen(setup: TrainingSetup, taken: list[str]) -> bool:
+    """Frozen weights get no gradient and no decay: where a freeze may reach all of what the
+    optimizer takes (the model or parts `taken`), which 1-d ones train is unknown; a freeze of
+    some blocks, or of a part it does not take (SAM's image encoder beside its mask decoder),
+    leaves them training."""
+    script = setup.script
+    if setup.freezes_elsewhere:
+        return True
+    reached = any(_may_freeze_all_of(script, code) for code in taken)
+    return reached and not _only_partial_freezes(script)
 
 
 def _may_freeze_all_of(script: Script, code: str) -> bool:
