@@ -11,6 +11,34 @@ from tests.conftest import assert_marked, findings
 
 ONLY = frozenset({"LR001"})
 
+# a helper over a settings class: groups at the encoder rate and the head rate
+SETTINGS_GROUPS = """
+        import torch
+        from torch import nn
+        from transformers import AutoModel
+        class Settings:
+            backbone = "roberta-base"
+            body_lr = 3e-5
+            head_lr = HEAD
+        class Net(nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.model = AutoModel.from_pretrained(name)
+                self.out = nn.Linear(768, 1)
+        def fold(k):
+            net = Net(Settings.backbone)
+            def grouped(net, body_lr, head_lr):
+                skip = ("bias", "LayerNorm.weight")
+                return [
+                    {"params": [p for n, p in net.model.named_parameters() if not any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.01},
+                    {"params": [p for n, p in net.model.named_parameters() if any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.0},
+                    {"params": [p for n, p in net.named_parameters() if "model" not in n], "lr": head_lr},
+                ]
+            groups = grouped(net, body_lr=Settings.body_lr, head_lr=Settings.head_lr)
+            opt = torch.optim.AdamW(groups, lr=Settings.body_lr)MARK
+        fold(0)
+"""
+
 FIRES = {
     "trl trainer loading the model from a checkpoint name": """
         from trl import DPOTrainer, DPOConfig
@@ -318,61 +346,15 @@ FIRES = {
             exp = Experiment(args)
             optimizer = torch.optim.AdamW(params=exp.model.parameters(), lr=args.lr)  # lrlint-expect: LR001
     """,
-    "encoder and head rates from a settings class that are the same number": """
-        import torch
-        from torch import nn
-        from transformers import AutoModel
-        class Settings:
-            backbone = "roberta-base"
-            body_lr = 3e-5
-            head_lr = 3e-5
-        class Net(nn.Module):
-            def __init__(self, name):
-                super().__init__()
-                self.model = AutoModel.from_pretrained(name)
-                self.out = nn.Linear(768, 1)
-        def fold(k):
-            net = Net(Settings.backbone)
-            def grouped(net, body_lr, head_lr):
-                skip = ("bias", "LayerNorm.weight")
-                return [
-                    {"params": [p for n, p in net.model.named_parameters() if not any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.01},
-                    {"params": [p for n, p in net.model.named_parameters() if any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.0},
-                    {"params": [p for n, p in net.named_parameters() if "model" not in n], "lr": head_lr},
-                ]
-            groups = grouped(net, body_lr=Settings.body_lr, head_lr=Settings.head_lr)
-            opt = torch.optim.AdamW(groups, lr=Settings.body_lr)  # lrlint-expect: LR001
-        fold(0)
-    """,
+    "encoder and head rates from a settings class that are the same number": SETTINGS_GROUPS.replace(
+        "HEAD", "3e-5"
+    ).replace("MARK", "  # lrlint-expect: LR001"),
 }
 
 QUIET = {
-    "encoder and head rates from a settings class that differ": """
-        import torch
-        from torch import nn
-        from transformers import AutoModel
-        class Settings:
-            backbone = "roberta-base"
-            body_lr = 3e-5
-            head_lr = 1e-3
-        class Net(nn.Module):
-            def __init__(self, name):
-                super().__init__()
-                self.model = AutoModel.from_pretrained(name)
-                self.out = nn.Linear(768, 1)
-        def fold(k):
-            net = Net(Settings.backbone)
-            def grouped(net, body_lr, head_lr):
-                skip = ("bias", "LayerNorm.weight")
-                return [
-                    {"params": [p for n, p in net.model.named_parameters() if not any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.01},
-                    {"params": [p for n, p in net.model.named_parameters() if any(s in n for s in skip)], "lr": body_lr, "weight_decay": 0.0},
-                    {"params": [p for n, p in net.named_parameters() if "model" not in n], "lr": head_lr},
-                ]
-            groups = grouped(net, body_lr=Settings.body_lr, head_lr=Settings.head_lr)
-            opt = torch.optim.AdamW(groups, lr=Settings.body_lr)
-        fold(0)
-    """,
+    "encoder and head rates from a settings class that differ": SETTINGS_GROUPS.replace(
+        "HEAD", "1e-3"
+    ).replace("MARK", ""),
     "an experiment object's head alone": """
         import torch
         from transformers import AutoModel
