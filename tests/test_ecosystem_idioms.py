@@ -346,12 +346,135 @@ FIRES = {
             exp = Experiment(args)
             optimizer = torch.optim.AdamW(params=exp.model.parameters(), lr=args.lr)  # lrlint-expect: LR001
     """,
+    "decay and no-decay lists filled in a loop over the model, both at the one rate": """
+        import timm
+        import torch
+        def build(args):
+            net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
+            decay, no_decay = [], []
+            for name, p in net.named_parameters():
+                if p.ndim <= 1 or name.endswith(".bias"):
+                    no_decay.append(p)
+                else:
+                    decay.append(p)
+            opt = torch.optim.SGD(decay, lr=0.02, momentum=0.9)  # lrlint-expect: LR001
+            opt.add_param_group({"params": no_decay, "weight_decay": 0.0})
+            return opt
+    """,
+    "three lists of one tuple filled per module, added as groups without a rate": """
+        import torch
+        from torch import nn
+        from torchvision.models import resnet18
+        net = resnet18(weights="IMAGENET1K_V1")
+        lists = [], [], []
+        for module in net.modules():
+            if hasattr(module, "bias") and isinstance(module.bias, nn.Parameter):
+                lists[0].append(module.bias)
+            if isinstance(module, nn.BatchNorm2d):
+                lists[1].append(module.weight)
+            elif hasattr(module, "weight") and isinstance(module.weight, nn.Parameter):
+                lists[2].append(module.weight)
+        opt = torch.optim.Adam(lists[2], lr=1e-3, weight_decay=5e-4)  # lrlint-expect: LR001
+        opt.add_param_group({"params": lists[0], "weight_decay": 0.0})
+        opt.add_param_group({"params": lists[1], "weight_decay": 0.0})
+    """,
+    "a freeze list built from a flag whose default freezes nothing": """
+        import argparse
+        import torch
+        import timm
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--freeze-stages", dest="freeze_stages", type=int, default=0)
+        args = parser.parse_args()
+        net = timm.create_model("resnet50", pretrained=True)
+        frozen = [f"layer{i}." for i in range(1, args.freeze_stages + 1)] if args.freeze_stages else []
+        for name, p in net.named_parameters():
+            if any(prefix in name for prefix in frozen):
+                p.requires_grad = False
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)  # lrlint-expect: LR001
+    """,
+    "an EMA copy frozen beside the trained model": """
+        import copy
+        import torch
+        from transformers import AutoModelForImageClassification
+        model = AutoModelForImageClassification.from_pretrained("google/vit-base-patch16-224")
+        ema = copy.deepcopy(model)
+        for p in ema.parameters():
+            p.requires_grad_(False)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-5)  # lrlint-expect: LR001
+    """,
     "encoder and head rates from a settings class that are the same number": SETTINGS_GROUPS.replace(
         "HEAD", "3e-5"
     ).replace("MARK", "  # lrlint-expect: LR001"),
 }
 
 QUIET = {
+    "a copy of the pretrained model, frozen, is what the optimizer takes": """
+        import copy
+        import torch
+        import lightning as L
+        from transformers import AutoModel
+        class Probe(L.LightningModule):
+            def __init__(self, name):
+                super().__init__()
+                encoder = AutoModel.from_pretrained(name)
+                self.body = copy.deepcopy(encoder)
+                for p in self.body.parameters():
+                    p.requires_grad = False
+            def configure_optimizers(self):
+                return torch.optim.AdamW(self.body.parameters(), lr=1e-5)
+    """,
+    "lists filled in a loop, one of them added at a rate of its own": """
+        import timm
+        import torch
+        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
+        decay, no_decay = [], []
+        for name, p in net.named_parameters():
+            if p.ndim <= 1:
+                no_decay.append(p)
+            else:
+                decay.append(p)
+        opt = torch.optim.SGD(decay, lr=0.02)
+        opt.add_param_group({"params": no_decay, "lr": 0.2, "weight_decay": 0.0})
+    """,
+    "lists filled in a loop, one of them never given to the optimizer": """
+        import timm
+        import torch
+        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
+        decay, no_decay = [], []
+        for name, p in net.named_parameters():
+            if name.endswith(".bias"):
+                no_decay.append(p)
+            else:
+                decay.append(p)
+        opt = torch.optim.SGD(decay, lr=0.02)
+    """,
+    "lists split by part names, not by kind": """
+        import timm
+        import torch
+        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
+        body, head = [], []
+        for name, p in net.named_parameters():
+            if name.startswith("head"):
+                head.append(p)
+            else:
+                body.append(p)
+        opt = torch.optim.SGD(body, lr=0.02)
+        opt.add_param_group({"params": head})
+    """,
+    "a freeze list built from a flag whose default freezes the stem": """
+        import argparse
+        import torch
+        import timm
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--freeze", nargs="+", type=int, default=[2])
+        args = parser.parse_args()
+        net = timm.create_model("resnet50", pretrained=True)
+        frozen = [f"layer{i}." for i in range(1, args.freeze[0] + 1)]
+        for name, p in net.named_parameters():
+            if any(prefix in name for prefix in frozen):
+                p.requires_grad = False
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    """,
     "encoder and head rates from a settings class that differ": SETTINGS_GROUPS.replace(
         "HEAD", "1e-3"
     ).replace("MARK", ""),

@@ -218,6 +218,59 @@ def test_a_checked_helper_module_reports_once_where_the_optimizer_is_built(
     assert [(d.line, d.code) for d in helper.diagnostics] == [(10, "LR001")]
 
 
+SPLIT_HELPER = """
+    import copy
+    import torch
+
+    def split_optimizer(net, lr=0.1, decay=1e-4):
+        lists = [], []
+        for module in net.modules():
+            for name, p in module.named_parameters(recurse=False):
+                if name == "bias":
+                    lists[1].append(p)
+                else:
+                    lists[0].append(p)
+        opt = torch.optim.SGD(lists[0], lr=lr, momentum=0.9, weight_decay=decay)
+        opt.add_param_group({"params": lists[1], "weight_decay": 0.0})
+        return opt
+
+    def export_frozen(net, path):
+        net = copy.deepcopy(net)
+        for p in net.parameters():
+            p.requires_grad = False
+        torch.save(net, path)
+"""
+
+SPLIT_CALLER = """
+    import timm
+    from utils.optim import export_frozen, split_optimizer
+
+    def train(rate):
+        net = timm.create_model("efficientnet_b0", pretrained=True, num_classes=5)
+        opt = split_optimizer(net, "SGD", rate)
+        export_frozen(net, "last.pt")
+"""
+
+
+def test_lists_filled_in_a_helper_are_reported_there_at_the_rate_its_callers_pass(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        {".git/HEAD": "", "utils/__init__.py": "", "utils/optim.py": SPLIT_HELPER,
+         "train.py": SPLIT_CALLER.replace('"SGD", rate', "lr=rate")},
+    )  # fmt: skip
+    paths = [str(tmp_path / "train.py"), str(tmp_path / "utils/optim.py")]
+    caller, helper = check_files(paths, OPTIONS, 1)
+    assert caller.diagnostics == []
+    [finding] = helper.diagnostics
+    assert (finding.line, finding.code) == (12, "LR001")
+    assert "lr=lr;" in finding.message  # not its default 0.1: the caller passes its own
+    # alone, the caller reports it, and the copy frozen after training does not silence it
+    [alone] = check_files([str(tmp_path / "train.py")], OPTIONS, 1)
+    assert [(d.line, d.code) for d in alone.diagnostics] == [(6, "LR001")]
+
+
 def test_a_helper_that_builds_nothing_is_not_reported(tmp_path: Path) -> None:
     _write(
         tmp_path,

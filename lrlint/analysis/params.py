@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lrlint.analysis import values
+from lrlint.analysis.buckets import filled_model
 from lrlint.analysis.names import dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.values import strings
@@ -148,6 +149,8 @@ class _Reader:
             return self._groups([expr], scope, seq, depth)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             return self._parts(summands(expr), scope, seq, depth)
+        if isinstance(expr, cst.Subscript):  # `g[2]` of lists filled in a loop over a model
+            return self._filled(expr, scope, seq)
         if isinstance(expr, cst.IfExp) and self.script.off_by_default(expr.test):
             # `chain(unet.parameters(), te.parameters()) if args.train_text_encoder else ...`
             return self.read(expr.orelse, scope, seq, depth + 1)
@@ -286,13 +289,18 @@ class _Reader:
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
         if (id(scope), name) in self.script.grown_names:
             copied = _non_empty_copy(name, scope)
-            if copied is None:
-                return None  # built up with append/extend: not something we read here
+            if copied is None:  # built up with append/extend: only the loop of `buckets`
+                return self._filled(cst.Name(name), scope, seq)
             return self.read(copied, scope, seq, depth + 1)
         binding = scope.reaching(name, seq)
         if binding is None or binding.value is None or binding.unpack is not None:
             return None
         return self.read(binding.value, scope, binding.seq, depth + 1)
+
+    def _filled(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> Uniform | None:
+        model = filled_model(self.script, expr, scope, self.default_lr)
+        whole = whole_model(model) if model is not None else None
+        return Uniform(whole, scope, seq) if whole is not None else None
 
     def _groups(
         self, elements: list[cst.BaseExpression], scope: Scope, seq: float, depth: int

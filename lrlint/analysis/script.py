@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from lrlint.analysis import catalog
+from lrlint.analysis import catalog, defaults
 from lrlint.analysis.names import ImportTable, dotted, keyword_arg, last_name, positional_arg
 from lrlint.analysis.walk import walk
 
@@ -210,12 +210,16 @@ class Script:
     def dead(self, node: cst.CSTNode) -> bool:
         """A freeze or a call in the body of an `if` that is false when the script runs as it
         comes (`freeze_encoder = False` at the top of the script, then `if freeze_encoder:
-        model.freeze_encoder()`; `if args.use_lora:` with `--use_lora` off by default), or
-        a freeze in a function of this module that is only called so."""
-        for guard in self.guards.get(id(node), ()):
-            if _off_by_default(self, guard.test) and _contains(guard.body, node):
-                return True
+        model.freeze_encoder()`; `if args.use_lora:` with `--use_lora` off by default; `if any(x
+        in k for x in freeze):` over a list empty by default), or a freeze in a function of
+        this module that is only called so."""
         scope = self.freeze_scopes.get(id(node))
+        site = self.call_site(node) if isinstance(node, cst.Call) else None
+        where = site.scope if site is not None else scope or self.module_scope
+        for guard in self.guards.get(id(node), ()):
+            off = _off_by_default(self, guard.test) or defaults.never_true(self, guard.test, where)
+            if off and _contains(guard.body, node):
+                return True
         if scope is None or scope.kind != "function" or scope.parent is not self.module_scope:
             return False
         calls = [site for site in self.calls if last_name(site.node.func) == scope.name]

@@ -9,7 +9,7 @@ import libcst as cst
 
 from lrlint.analysis import catalog, quick
 from lrlint.analysis.interpreter import interpret
-from lrlint.analysis.names import dotted
+from lrlint.analysis.names import dotted, last_name
 from lrlint.analysis.origins import Origin, Resolver
 from lrlint.analysis.params import is_body
 from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
@@ -65,13 +65,18 @@ class TrainingSetup:
         LR002 stay quiet rather than guess. Freezing another model (a distillation teacher),
         only a new head, or (for an optimizer over only `parts` of the model) a part it leaves
         out, does not count."""
+        elsewhere = self._freezes_elsewhere_before(site)
         if not self.script.freezes:
-            return self.freezes_elsewhere
+            return elsewhere
         script = self.script
         if parts and all(_freezes_other_part(script, f, parts) for f in script.freezes):
-            return self.freezes_elsewhere  # `self.prompt_encoder`, beside an optimizer without it
-        if model is not None and all(_freezes_another(script, f, model) for f in script.freezes):
-            return self.freezes_elsewhere  # `vae.requires_grad_(False)` beside `unet`'s optimizer
+            return elsewhere  # `self.prompt_encoder`, beside an optimizer without it
+        built = script.call_site(site) if site is not None else None
+        where = built.scope if built is not None else None
+        if model is not None and all(
+            _freezes_another(script, f, model, where) for f in script.freezes
+        ):
+            return elsewhere  # `vae.requires_grad_(False)` beside `unet`'s optimizer
         events = self.events
         if not self.freezing_fully_seen or events.opaque_freeze:
             return True
@@ -91,21 +96,35 @@ class TrainingSetup:
                 break
         return any(p.skeleton.depth(p.name).tier != Tier.HEAD for p in frozen)
 
-    @cached_property
+    @property
     def freezes_elsewhere(self) -> bool:
-        """Whether the script calls a function of another module of its project that freezes
+        return bool(self._freezing_calls)
+
+    def _freezes_elsewhere_before(self, site: cst.Call | None) -> bool:
+        """`freezes_elsewhere`, less the calls made after `site` in its own function (YOLO's
+        `strip_optimizer(f)` once training is done): they cannot freeze what it trains."""
+        built = self.script.call_site(site) if site is not None else None
+        return any(
+            built is None or call.scope is not built.scope or call.seq < built.seq
+            for call in self._freezing_calls
+        )
+
+    @cached_property
+    def _freezing_calls(self) -> list[CallSite]:
+        """The script's calls of functions of other modules of its project that freeze
         (`create_and_prepare_model(...)` in `utils/peft_utils.py` wrapping `get_peft_model`):
-        a freeze we cannot follow, so it counts as one."""
+        freezes we cannot follow, so each counts as one."""
         project = self.script.project
         if project is None:
-            return False
+            return []
+        found = []
         for site in self.script.calls:
             if site.qualname is None or self.script.dead(site.node):
                 continue
             text = project.definition_of(self.script, site.qualname)
             if text is not None and quick.definition_freezes(text, site.qualname.split(".")[-1]):
-                return True
-        return False
+                found.append(site)
+        return found
 
     @cached_property
     def trains(self) -> bool:
@@ -210,13 +229,17 @@ def _freezes_other_part(script: Script, freeze: cst.CSTNode, parts: tuple[str, .
     return False
 
 
-def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpression) -> bool:
+def _freezes_another(
+    script: Script, freeze: cst.CSTNode, model: cst.BaseExpression, where: Scope | None = None
+) -> bool:
     """Whether a freeze plainly names another model than `model`: `vae.requires_grad_(False)`
     or `text_encoder.eval().requires_grad_(False)` beside an optimizer over `unet`, where the
     frozen name is only ever assigned a call (a model built or loaded), never a loop's item
     (`for module in [model.wte, *model.h[:8]]: module.requires_grad_(False)`); or a helper
     freezes the model it builds and returns, kept under another name than `model`."""
-    if _freezes_what_a_helper_returns(script, freeze, model):
+    if _freezes_what_a_helper_returns(script, freeze, model) or _freezes_a_copy(
+        script, freeze, model, where
+    ):
         return True
     if not (
         isinstance(freeze, cst.Call)
@@ -244,6 +267,62 @@ def _freezes_another(script: Script, freeze: cst.CSTNode, model: cst.BaseExpress
         return False
     return not (
         frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")
+    )
+
+
+def _freezes_a_copy(
+    script: Script, freeze: cst.CSTNode, model: cst.BaseExpression, where: Scope | None
+) -> bool:
+    """A freeze of a layer built on the spot (`nn.Conv2d(...).requires_grad_(False)`, a fused
+    layer) or of a copy of a model (`self.ema = deepcopy(model)`, then `for p in
+    self.ema.parameters(): p.requires_grad_(False)`): never the trained model's lower layers."""
+    receivers = []
+    if isinstance(freeze, cst.Call) and isinstance(freeze.func, cst.Attribute):
+        receivers.append(freeze.func.value)
+    for loop in script.freeze_loops.get(id(freeze), ()):
+        source = loop.iter if isinstance(loop, cst.For) else None
+        if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute):
+            receivers.append(source.func.value)  # `self.ema` of `self.ema.parameters()`
+    scope = script.freeze_scopes.get(id(freeze))
+    trained = dotted(model) or ""
+    return any(
+        _new_or_copied(script, r, scope)
+        and not (
+            _related(dotted(r) or "", trained)
+            # a local of another function (`net = deepcopy(net)` in an export helper) is its own
+            and not (isinstance(r, cst.Name) and where is not None and where is not scope)
+        )
+        for r in receivers
+    )
+
+
+def _related(a: str, b: str) -> bool:
+    """One dotted name is the other or a part of it (`self` and `self.ema`)."""
+    return bool(a and b) and (a == b or a.startswith(b + ".") or b.startswith(a + "."))
+
+
+def _new_or_copied(script: Script, receiver: cst.BaseExpression, scope: Scope | None) -> bool:
+    while (
+        isinstance(receiver, cst.Call)
+        and isinstance(receiver.func, cst.Attribute)
+        and receiver.func.attr.value in catalog.MODEL_PASSTHROUGH_METHODS
+    ):
+        receiver = receiver.func.value
+    if isinstance(receiver, cst.Call):
+        qualname = script.imports.qualify(receiver.func) or ""
+        return qualname.startswith("torch.nn.") or last_name(receiver.func) == "deepcopy"
+    owner = scope.owner if scope is not None else None
+    if isinstance(receiver, cst.Attribute) and dotted(receiver.value) == "self" and owner:
+        values = [v for v, _, _ in owner.self_attrs.get(receiver.attr.value, [])]
+    elif isinstance(receiver, cst.Name) and scope is not None:  # `ema = deepcopy(model)`
+        values = [b.value for b in scope.bindings.get(receiver.value, [])]
+    else:
+        return False
+    return bool(values) and all(
+        v is not None
+        and not isinstance(v, cst.Name | cst.Attribute)
+        and _new_or_copied(script, v, None)
+        for v in values
     )
 
 

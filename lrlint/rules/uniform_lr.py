@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from lrlint.analysis import catalog, values
-from lrlint.analysis.names import last_name
+from lrlint.analysis.names import keyword_arg, last_name, positional_arg
+from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
 from lrlint.rules.base import Finding, Rule, RuleContext
 
@@ -25,7 +28,9 @@ class UniformLR(Rule):
 
 def _message(context: RuleContext, uniform: UniformSite) -> str:
     script, site = context.setup.script, uniform.site
-    if uniform.lr is not None:
+    if uniform.lr is not None and _passed_in(script, uniform.lr, site.scope):
+        rate = script.code(uniform.lr).strip()  # the callers' rate, not the default
+    elif uniform.lr is not None:
         rate = values.describe(script, uniform.lr, site.scope, site.seq)
     elif uniform.kind == "trainer":
         rate = (
@@ -48,3 +53,18 @@ def _message(context: RuleContext, uniform: UniformSite) -> str:
     else:
         at = f"{last_name(site.node.func)}'s default lr"
     return f"every layer of the pretrained model trains at {at}; {ADVICE}"
+
+
+def _passed_in(script: Script, lr: cst.BaseExpression, scope: Scope) -> bool:
+    """`lr` is a parameter of the function that builds the optimizer and a caller passes it
+    (`smart_optimizer(model, name, hyp["lr0"])`): its default is not the rate that trains."""
+    if not isinstance(lr, cst.Name) or lr.value not in scope.params:
+        return False
+    index = scope.params.index(lr.value)
+    callers = [site for site in script.calls if last_name(site.node.func) == scope.name]
+    if script.project is not None and scope.parent is script.module_scope:
+        callers += [site for _, site in script.project.callers(scope)]
+    return any(
+        keyword_arg(site.node, lr.value) is not None or positional_arg(site.node, index) is not None
+        for site in callers
+    )
