@@ -39,6 +39,26 @@ SETTINGS_GROUPS = """
         fold(0)
 """
 
+STAY_TRAINABLE = """
+        from dataclasses import dataclass, field
+        from transformers import AutoModelForSequenceClassification, HfArgumentParser, Trainer, TrainingArguments
+        @dataclass
+        class Options:
+            model: str = "microsoft/deberta-v3-base"
+            tune_bias_only: bool = field(default=DEFAULT)
+        def run():
+            opts, train_args = HfArgumentParser((Options, TrainingArguments)).parse_args_into_dataclasses()
+            model = AutoModelForSequenceClassification.from_pretrained(opts.model)
+            keep = []
+            if opts.tune_bias_only:
+                keep.append("bias")
+            if len(keep) > 0:
+                for name, param in model.named_parameters():
+                    param.requires_grad = any(k in name for k in keep) or name.startswith("classifier")
+            trainer = Trainer(model=model, args=train_args)MARK
+            trainer.train()
+"""
+
 FIRES = {
     "trl trainer loading the model from a checkpoint name": """
         from trl import DPOTrainer, DPOConfig
@@ -402,12 +422,18 @@ FIRES = {
             p.requires_grad_(False)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-5)  # lrlint-expect: LR001
     """,
+    "names kept trainable only behind flags that are off: no freeze by default": STAY_TRAINABLE.replace(
+        "DEFAULT", "False"
+    ).replace("MARK", "  # lrlint-expect: LR001"),
     "encoder and head rates from a settings class that are the same number": SETTINGS_GROUPS.replace(
         "HEAD", "3e-5"
     ).replace("MARK", "  # lrlint-expect: LR001"),
 }
 
 QUIET = {
+    "names kept trainable behind a flag that is on": STAY_TRAINABLE.replace(
+        "DEFAULT", "True"
+    ).replace("MARK", ""),
     "a copy of the pretrained model, frozen, is what the optimizer takes": """
         import copy
         import torch

@@ -314,3 +314,49 @@ def test_trainer(
     for name, group in groups.items():
         dims = dict(trainer.model.named_parameters())[name].ndim
         assert group["weight_decay"] == (0.01 if dims >= 2 else 0.0), name
+
+
+SPLIT_LISTS = """
+import torch
+from transformers import AutoModelForSequenceClassification
+
+
+def split_optimizer(net, lr):
+    lists = [], []
+    for module in net.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if name == "bias":
+                lists[1].append(p)
+            else:
+                lists[0].append(p)
+    opt = torch.optim.SGD(lists[1], lr=lr, momentum=0.9)
+    opt.add_param_group({"params": lists[0], "weight_decay": 1e-4})  # weights decay
+    return opt
+
+
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+optimizer = split_optimizer(model, 0.01)
+for epoch in range(3):
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("strategy", ["discriminative", "gradual"])
+def test_lists_split_by_kind_and_added_later_are_each_cut_by_depth(
+    strategy: str, checkpoints: dict[str, str]
+) -> None:
+    """YOLO's `smart_optimizer` shape: the optimizer takes the biases, the weights are added
+    with `add_param_group`; both are cut by depth and keep their weight decay."""
+    result = fix_source(SPLIT_LISTS.lstrip(), FixOptions(strategy=strategy))
+    assert result.refused == [] and len(result.fixed) == 1
+    text = result.text
+    assert "import lrlint" not in text and "from lrlint" not in text
+    assert "# weights decay" in text  # the added group's comment stays on its line
+    namespace = _run(text, {HUB_IDS["bert"]: checkpoints["bert"]})
+    model, optimizer = namespace["model"], namespace["optimizer"]
+    groups = _groups(model, optimizer)
+    assert len(groups) == len(list(model.parameters()))  # every parameter, in one group each
+    _check_depth_order(model, groups, 0.01)
+    for name, group in groups.items():
+        assert group["weight_decay"] == (0.0 if name.endswith("bias") else 1e-4), name
+    assert fix_source(text, FixOptions(strategy=strategy)).text == text  # idempotent

@@ -20,6 +20,8 @@ n`) or a list left out of the optimizer is a choice of parts, and is not read he
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
 from lrlint.analysis.names import dotted, last_name
@@ -44,28 +46,72 @@ def filled_model(
     if finder.spoiled or set(finder.filled) != set(family) or len(finder.models) != 1:
         return None
     given = {script.code(expr).strip()}
+    for added in _added(script, family, scope):
+        rate = added.items.get("lr")
+        if added.loop is None and rate is not None and script.code(rate).strip() != lr:
+            return None  # a group at a rate of its own: not one rate
+        given.add(script.code(added.items["params"]).strip())
+    if given != set(family):
+        return None
+    return finder.models[0]
+
+
+def added_groups(script: Script, expr: cst.BaseExpression, scope: Scope) -> list[cst.Call]:
+    """The `add_param_group({...})` calls that add the other lists of `expr`'s family, as the
+    script writes them (for `lrlint fix` to cut each by depth too)."""
+    family = _family(expr, scope)
+    if family is None:
+        return []
+    return [added.call for added in _added(script, family, scope) if added.loop is None]
+
+
+@dataclass(frozen=True)
+class _Added:
+    call: cst.Call  # `opt.add_param_group(...)`
+    items: dict[str, cst.BaseExpression]  # its group's keys
+    # the loop it is in when `lrlint fix` has cut the group by depth already:
+    # `for group in param_groups_by_depth(model, lr, params=[{"params": g[0]}]):`
+    loop: cst.For | None
+
+
+def _added(script: Script, family: list[str], scope: Scope) -> list[_Added]:
+    found = []
     for site in script.calls:
         call = site.node
         if site.scope is not scope or last_name(call.func) != "add_param_group":
             continue
         group = call.args[0].value if len(call.args) == 1 else None
-        if not isinstance(group, cst.Dict):
-            continue
-        items = {
-            e.key.evaluated_value: e.value
-            for e in group.elements
-            if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
-        }
+        loop = None
+        if isinstance(group, cst.Name):
+            loops = script.added_loops.get(id(call), [])
+            name = group.value
+            loop = next(
+                (
+                    f
+                    for f in reversed(loops)
+                    if isinstance(f, cst.For)
+                    and isinstance(f.target, cst.Name)
+                    and f.target.value == name
+                ),
+                None,
+            )
+            cut = loop.iter if loop is not None else None
+            inner = cut.args[-1].value if isinstance(cut, cst.Call) and cut.args else None
+            listed = inner.elements if isinstance(inner, cst.List) else ()
+            group = listed[0].value if len(listed) == 1 else None
+        items = _items(group) if isinstance(group, cst.Dict) else {}
         params = items.get("params")
-        if params is None or script.code(params).strip() not in family:
-            continue
-        rate = items.get("lr")
-        if rate is not None and script.code(rate).strip() != lr:
-            return None  # a group at a rate of its own: not one rate
-        given.add(script.code(params).strip())
-    if given != set(family):
-        return None
-    return finder.models[0]
+        if params is not None and script.code(params).strip() in family:
+            found.append(_Added(call, items, loop))
+    return found
+
+
+def _items(group: cst.Dict) -> dict[str, cst.BaseExpression]:
+    return {
+        str(e.key.evaluated_value): e.value
+        for e in group.elements
+        if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+    }
 
 
 def _family(expr: cst.BaseExpression, scope: Scope) -> list[str] | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from lrlint.analysis.names import dotted, last_name
+from lrlint.analysis.names import dotted
 
 if TYPE_CHECKING:
     from lrlint.analysis.script import Scope, Script
@@ -33,19 +33,11 @@ _COMPARE = {
 }
 
 
-def never_true(script: Script, test: cst.BaseExpression, scope: Scope) -> bool:
-    """`any(... for x in names)` over a list that is empty by default."""
-    if not (
-        isinstance(test, cst.Call)
-        and last_name(test.func) == "any"
-        and len(test.args) == 1
-        and isinstance(test.args[0].value, cst.GeneratorExp | cst.ListComp)
-    ):
-        return False
-    comprehension = test.args[0].value
-    assert isinstance(comprehension, cst.GeneratorExp | cst.ListComp)
-    items = value(script, comprehension.for_in.iter, scope, float("inf"))
-    return isinstance(items, list) and not items
+def never_true(script: Script, test: cst.BaseExpression, scope: Scope, seq: float) -> bool:
+    """A test that is false by default: `any(... for x in names)` over a list that is empty
+    by default, `len(trainable) > 0` of a list only grown behind flags that are off."""
+    found = value(script, test, scope, seq)
+    return found is not UNKNOWN and not found
 
 
 def value(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float) -> Any:
@@ -119,6 +111,17 @@ def _name(script: Script, name: str, scope: Scope, seq: float, depth: int) -> An
             if binding.value is None:
                 return UNKNOWN
             bound = binding.value
+            key = (id(current), name)
+            if key in script.grown_names:
+                if key in script.evaluating or key in script.augmented_names:
+                    return UNKNOWN
+                script.evaluating.add(key)
+                try:
+                    off = _grown_only_when_off(script, name, current)
+                finally:
+                    script.evaluating.discard(key)
+                if not off:
+                    return UNKNOWN
             if binding.unpack is not None:  # `a, b, freeze = opt.a, opt.b, opt.freeze`
                 if not isinstance(bound, cst.Tuple) or binding.unpack >= len(bound.elements):
                     return UNKNOWN
@@ -133,6 +136,11 @@ def _name(script: Script, name: str, scope: Scope, seq: float, depth: int) -> An
 
 def _call(script: Script, call: cst.Call, scope: Scope, seq: float, depth: int) -> Any:
     name = dotted(call.func)
+    generator = call.args[0].value if len(call.args) == 1 else None
+    if name == "any" and isinstance(generator, cst.GeneratorExp | cst.ListComp):
+        # `any(x in k for x in names)`: false over no names, else not known here
+        items = _eval(script, generator.for_in.iter, scope, seq, depth)
+        return False if isinstance(items, list) and not items else UNKNOWN
     if name not in {"len", "range", "list", "tuple"} or any(a.keyword for a in call.args):
         return UNKNOWN
     args = [_eval(script, a.value, scope, seq, depth) for a in call.args]
@@ -148,3 +156,16 @@ def _call(script: Script, call: cst.Call, scope: Scope, seq: float, depth: int) 
     except (TypeError, ValueError):
         pass
     return UNKNOWN
+
+
+def _grown_only_when_off(script: Script, name: str, scope: Scope) -> bool:
+    """Every `name.append(...)` of the scope is behind a test that is off by default."""
+    growth = [
+        site
+        for site in script.calls
+        if site.scope is scope
+        and isinstance(site.node.func, cst.Attribute)
+        and site.node.func.attr.value in {"append", "extend", "insert"}
+        and dotted(site.node.func.value) == name
+    ]
+    return bool(growth) and all(script.dead(site.node) for site in growth)

@@ -177,6 +177,10 @@ class Script:
         self.guards: dict[int, list[cst.If]] = {}
         self.freeze_scopes: dict[int, Scope] = {}  # id(freeze) -> the scope it is in
         self.freeze_loops: dict[int, list[cst.CSTNode]] = {}  # id(freeze) -> loops around it
+        self.added_loops: dict[int, list[cst.CSTNode]] = {}  # id(add_param_group call) -> same
+        self.freeze_seqs: dict[int, int] = {}  # id(freeze) -> its place in document order
+        self.augmented_names: set[tuple[int, str]] = set()  # (id(scope), name) of `name += ...`
+        self.evaluating: set[tuple[int, str]] = set()  # names `defaults` is evaluating
         self.freezes: list[cst.CSTNode] = []
         self.has_evaluation = False
         self.training_loops: list[cst.CSTNode] = []  # outermost loops (per scope) that backprop
@@ -216,8 +220,11 @@ class Script:
         scope = self.freeze_scopes.get(id(node))
         site = self.call_site(node) if isinstance(node, cst.Call) else None
         where = site.scope if site is not None else scope or self.module_scope
+        seq = site.seq if site is not None else self.freeze_seqs.get(id(node), float("inf"))
         for guard in self.guards.get(id(node), ()):
-            off = _off_by_default(self, guard.test) or defaults.never_true(self, guard.test, where)
+            off = _off_by_default(self, guard.test) or defaults.never_true(
+                self, guard.test, where, seq
+            )
             if off and _contains(guard.body, node):
                 return True
         if scope is None or scope.kind != "function" or scope.parent is not self.module_scope:
@@ -646,6 +653,7 @@ class _Collector(cst.CSTVisitor):
             self.script.guards[id(node)] = list(self.ifs)
         self.script.freezes.append(node)
         self.script.freeze_scopes[id(node)] = self.scope
+        self.script.freeze_seqs[id(node)] = self.seq
         self.script.freeze_loops[id(node)] = list(self.loop_stack[-1])
 
     def _next(self) -> int:
@@ -742,6 +750,7 @@ class _Collector(cst.CSTVisitor):
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
         if isinstance(original_node.target, cst.Name):
             self.script.grown_names.add((id(self.scope), original_node.target.value))
+            self.script.augmented_names.add((id(self.scope), original_node.target.value))
 
     def _assign(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
         seq = self._next()
@@ -832,6 +841,8 @@ class _Collector(cst.CSTVisitor):
             for arg in node.args:
                 if isinstance(arg.value, cst.Name) and arg.keyword is None:
                     script.state_dict_loads.append((arg.value.value, self.scope, self.seq))
+        if name == "add_param_group":
+            script.added_loops[id(node)] = list(self.loop_stack[-1])
         if name in {"append", "extend", "insert"} and isinstance(receiver, cst.Name):
             script.grown_names.add((id(self.scope), receiver.value))
         if name == "add_argument":

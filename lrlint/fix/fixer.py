@@ -18,7 +18,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from lrlint.analysis import catalog
+from lrlint.analysis import buckets, catalog
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
@@ -173,7 +173,7 @@ def _fix_any(
     if uniform.model is None:
         raise _Refuse("cannot see which model the Trainer trains (model_init?): fix it by hand")
     # one optimizer per parameter takes the run-time table, whatever fixes the architecture
-    static = _per_parameter(script, uniform) is None
+    static = _per_parameter(script, uniform) is None and not _adds_groups(script, uniform)
     if static and anymodel.fixed_by_file(script, setup, uniform):
         try:
             fixed_text = _fix_site(text, script, setup, uniform, options, strategy)
@@ -184,6 +184,15 @@ def _fix_any(
     fixed_text = _runtime_site(script, uniform, options, strategy)
     _verify(text, fixed_text, key, options)
     return fixed_text
+
+
+def _adds_groups(script: Script, uniform: UniformSite) -> bool:
+    """The optimizer takes one of several lists and the others are added to it later: only the
+    run-time function cuts each of them."""
+    if uniform.kind != "optimizer":
+        return False
+    params = script.optimizer_params(uniform.site.node, uniform.site.qualname)
+    return params is not None and bool(buckets.added_groups(script, params, uniform.site.scope))
 
 
 def _blank_lines_after_function(text: str, name: str) -> str:
@@ -232,12 +241,34 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
             ]
             groups = variable
         edits.params[call] = (groups, False)
+        _cut_added_groups(edits, script, uniform, fix, options.line_length)
         if strategy == "gradual":
             _runtime_gradual(edits, script, uniform, fix)
     if missing:
         anymodel.add_function(edits, script, name)
         return _blank_lines_after_function(apply(script.module, edits).code, name)
     return apply(script.module, edits).code
+
+
+def _cut_added_groups(
+    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, width: int
+) -> None:
+    """The lists added later to the optimizer (`opt.add_param_group({"params": g[0], ...})`,
+    see `analysis.buckets`) are cut by depth as the first one is:
+    `for group in param_groups_by_depth(model, lr, params=[{...}]): opt.add_param_group(group)`.
+    """
+    params = script.optimizer_params(uniform.site.node, uniform.site.qualname)
+    if params is None:
+        return
+    unit = anymodel.indent_unit(script.text)
+    for added in buckets.added_groups(script, params, uniform.site.scope):
+        assert isinstance(added.func, cst.Attribute)
+        name = codegen.Names(_bound_names(script)).fresh("group")
+        cut = fix.call(f"[{script.code(added.args[0].value).strip()}]")
+        indent = _statement_indent(script, added)
+        head = anymodel.fit(f"for {name} in ", cut, ":", indent, unit, width)
+        receiver = script.code(added.func.value).strip()
+        edits.replace[added] = [f"{head}\n{unit}{receiver}.add_param_group({name})"]
 
 
 def _statement_indent(script: Script, node: cst.CSTNode) -> str:

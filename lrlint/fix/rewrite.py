@@ -23,6 +23,8 @@ class Edits:
     expressions: dict[cst.BaseExpression, str] = field(default_factory=dict)
     # a node inside a statement -> statements to put before that statement
     before: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
+    # a node inside a statement -> statements to put in its place (its comment kept)
+    replace: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
     # loop -> a statement to put first in its body (after a leading `if ...: break`)
     loop_top: dict[cst.For | cst.While, str] = field(default_factory=dict)
     # function -> a statement to put first in its body (after its docstring)
@@ -31,13 +33,17 @@ class Edits:
 
 
 def apply(module: cst.Module, edits: Edits) -> cst.Module:
-    finder = _StatementFinder(set(edits.before))
+    finder = _StatementFinder(set(edits.before) | set(edits.replace))
     module.visit(finder)
     before: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
     for inner, lines in edits.before.items():
         statement = finder.found[inner]
         before.setdefault(statement, []).extend(_statements(lines, module))
-    updated = module.visit(_Editor(edits, before, module))
+    replaced: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
+    for inner, lines in edits.replace.items():
+        statement = finder.found[inner]
+        replaced[statement] = _keep_comment(statement, _statements(lines, module))
+    updated = module.visit(_Editor(edits, before, module, replaced))
     assert isinstance(updated, cst.Module)
     return _add_imports(updated, edits.imports)
 
@@ -48,6 +54,23 @@ def _statements(lines: list[str], module: cst.Module) -> list[cst.BaseStatement]
     text = _newlines("pass\n" + "\n".join(lines) + "\n", module)
     parsed = cst.parse_module(text, config=module.config_for_parsing)
     return list(parsed.body[1:])
+
+
+def _keep_comment(statement: cst.CSTNode, new: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The replaced line's trailing comment, on the first new line (a loop's header)."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and new):
+        return new
+    comment = statement.trailing_whitespace
+    first = new[0]
+    if comment.comment is None:
+        return new
+    if isinstance(first, cst.SimpleStatementLine):
+        first = first.with_changes(trailing_whitespace=comment)
+    elif isinstance(first, cst.For | cst.While | cst.If | cst.With) and isinstance(
+        first.body, cst.IndentedBlock
+    ):
+        first = first.with_changes(body=first.body.with_changes(header=comment))
+    return [first, *new[1:]]
 
 
 class _StatementFinder(cst.CSTVisitor):
@@ -76,11 +99,13 @@ class _Editor(cst.CSTTransformer):
         edits: Edits,
         before: dict[cst.CSTNode, list[cst.BaseStatement]],
         module: cst.Module,
+        replaced: dict[cst.CSTNode, list[cst.BaseStatement]],
     ) -> None:
         super().__init__()
         self.edits = edits
         self.before = before
         self.module = module
+        self.replaced = replaced
 
     def on_leave(
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
@@ -96,6 +121,12 @@ class _Editor(cst.CSTTransformer):
         if isinstance(original_node, cst.FunctionDef) and original_node in self.edits.body_top:
             node = self._body_top(original_node, node)  # type: ignore[arg-type]
         statements = self.before.get(original_node)
+        instead = self.replaced.get(original_node)
+        if instead:  # the first new statement takes the old one's leading lines (comments)
+            leading = [*getattr(node, "leading_lines", ()), *instead[0].leading_lines]
+            node = instead[0].with_changes(leading_lines=leading)
+            placed = _prepend(statements, node) if statements else [node]
+            return cst.FlattenSentinel([*placed, *instead[1:]])
         if statements:
             return cst.FlattenSentinel(_prepend(statements, node))
         return node
