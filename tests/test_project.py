@@ -130,6 +130,21 @@ def test_a_model_class_of_another_module_that_loads_a_backbone_is_pretrained(
     assert alone == []
 
 
+def test_a_model_class_a_package_star_imports_is_followed(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            ".git/HEAD": "",
+            "nets/__init__.py": "from .backbones import *\n",
+            "nets/backbones.py": MODELS,
+            "train.py": TRAIN_WITH_MODEL_CLASS.replace(
+                "from models import Classifier", "import nets"
+            ).replace("Classifier(", "nets.Classifier("),
+        },
+    )
+    assert _codes_at(tmp_path / "train.py") == [(5, "LR001")]
+
+
 def test_the_result_depends_on_the_modules_it_read_and_the_cache_knows(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -220,6 +220,10 @@ class Project:
         qualified = script.imports.qualify_name(head)
         if qualified is not None:
             return self.symbol(script, ".".join([qualified, *rest[1:]]), depth + 1)
+        for module in script.imports.star_modules:  # `from .ast_models import *`
+            found = self.symbol(script, ".".join([module, *rest]), depth + 1)
+            if found is not None:
+                return found
         if script.path is not None and script.path.name == "__init__.py":
             # `from pkg import submodule`
             return self.symbol(script, "." + ".".join(rest), depth + 1)
