@@ -59,6 +59,24 @@ STAY_TRAINABLE = """
             trainer.train()
 """
 
+RECURSIVE_LOAD = """
+        import torch
+        from transformers import BertConfig, BertForSequenceClassification
+        def restore(args, config):
+            model = BertForSequenceClassification(config)
+            state = torch.load(args.weights, map_location="cpu")
+            def fill(module, prefix=""):
+                module._load_from_state_dict(state, prefix, {}, True, [], [], [])
+                for name, child in module._modules.items():
+                    if child is not None:
+                        fill(child, prefix + name + ".")
+            FILL
+            return model
+        def main(args):
+            model = restore(args, BertConfig.from_json_file(args.config))
+            opt = torch.optim.AdamW(model.parameters(), lr=args.lr)MARK
+"""
+
 FIRES = {
     "trl trainer loading the model from a checkpoint name": """
         from trl import DPOTrainer, DPOConfig
@@ -425,12 +443,18 @@ FIRES = {
     "names kept trainable only behind flags that are off: no freeze by default": STAY_TRAINABLE.replace(
         "DEFAULT", "False"
     ).replace("MARK", "  # lrlint-expect: LR001"),
+    "weights loaded by a recursive _load_from_state_dict helper": RECURSIVE_LOAD.replace(
+        "FILL", 'fill(model, prefix="bert.")'
+    ).replace("MARK", "  # lrlint-expect: LR001"),
     "encoder and head rates from a settings class that are the same number": SETTINGS_GROUPS.replace(
         "HEAD", "3e-5"
     ).replace("MARK", "  # lrlint-expect: LR001"),
 }
 
 QUIET = {
+    "a model built from a config, its load helper never called": RECURSIVE_LOAD.replace(
+        "FILL", "pass"
+    ).replace("MARK", ""),
     "names kept trainable behind a flag that is on": STAY_TRAINABLE.replace(
         "DEFAULT", "True"
     ).replace("MARK", ""),

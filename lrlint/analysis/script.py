@@ -203,9 +203,29 @@ class Script:
         script = cls(module, text, path, project)
         walk(module, _Collector(script))
         script.freezes = [f for f in script.freezes if not script.dead(f)]
+        script._loads_through_helpers()
         if project is not None:
             project.adopt(script)
         return script
+
+    def _loads_through_helpers(self) -> None:
+        """A function of this module that loads weights into a parameter (the recursive
+        `load(module)` calling `module._load_from_state_dict(...)` of pytorch-pretrained-bert's
+        era) loads them into what each of its calls passes there."""
+        for scope in self.function_scopes:
+            loaded = {
+                self_name
+                for self_name, where, _ in self.state_dict_loads
+                if where is scope and self_name in scope.params
+            }
+            for name in loaded:
+                index = scope.params.index(name)
+                for site in self.calls:
+                    if last_name(site.node.func) != scope.name or site.scope is scope:
+                        continue
+                    arg = keyword_arg(site.node, name) or positional_arg(site.node, index)
+                    if isinstance(arg, cst.Name):
+                        self.state_dict_loads.append((arg.value, site.scope, site.seq))
 
     def off_by_default(self, test: cst.BaseExpression) -> bool:
         """Whether `test` is false as the script runs by default (see `_off_by_default`)."""
@@ -831,7 +851,7 @@ class _Collector(cst.CSTVisitor):
             self._freeze(node)
         if self._evaluates(name, node):
             script.has_evaluation = True
-        if name == "load_state_dict" and receiver is not None:
+        if name in {"load_state_dict", "_load_from_state_dict"} and receiver is not None:
             receiver_name = dotted(receiver)
             if receiver_name is not None:
                 script.state_dict_loads.append((receiver_name, self.scope, self.seq))
