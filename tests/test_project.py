@@ -145,6 +145,42 @@ def test_a_model_class_a_package_star_imports_is_followed(tmp_path: Path) -> Non
     assert _codes_at(tmp_path / "train.py") == [(5, "LR001")]
 
 
+DETECTOR = """
+    from torch import nn
+
+    class Detector(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, width, 3), nn.BatchNorm2d(width))
+            self.neck = nn.TransformerEncoderLayer(width, 4)
+            self.head = nn.Linear(width, 91)
+
+    def build(args):
+        return Detector(args.width), None
+"""
+
+DETECTOR_TRAIN = """
+    import torch
+    from detector import build
+
+    def main(args):
+        net, criterion = build(args)
+        groups = [
+            {"params": [p for n, p in net.named_parameters() if "backbone" not in n and p.requires_grad]},
+            {"params": [p for n, p in net.named_parameters() if "backbone" in n and p.requires_grad], "lr": 1e-5},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=1e-4, weight_decay=1e-4)
+"""
+
+
+def test_lr006_on_groups_of_trainable_parameters_of_a_model_built_in_another_module(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, {".git/HEAD": "", "detector.py": DETECTOR, "train.py": DETECTOR_TRAIN})
+    result = check_file(str(tmp_path / "train.py"), CheckOptions(frozenset({"LR006"})), Project())
+    assert [(d.line, d.code) for d in result.diagnostics] == [(10, "LR006")]
+
+
 def test_the_result_depends_on_the_modules_it_read_and_the_cache_knows(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lrlint.analysis import values
-from lrlint.analysis.params import unwrapped
+from lrlint.analysis.params import only_requires_grad, unwrapped
 from lrlint.analysis.script import Scope, Script
 
 Test = Callable[[str], bool]
@@ -79,6 +79,10 @@ def _test(
     script: Script, test: cst.BaseExpression, name: str, scope: Scope, seq: float
 ) -> Test | None:
     """A condition on the parameter's name `name`, as a function of it."""
+    if only_requires_grad(test):
+        # `p.requires_grad`: trainable ones, whatever their name (what a freeze leaves
+        # training is the freeze checks' question)
+        return lambda n: True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = _test(script, test.expression, name, scope, seq)
         return (lambda n: not inner(n)) if inner is not None else None

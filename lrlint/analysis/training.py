@@ -28,10 +28,14 @@ class TrainingSetup:
     def is_pretrained(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> bool:
         """Pretrained, or unknown in a file that loads pretrained weights (the model a helper
         receives is, in such a file, the one it loaded)."""
-        origin = self._wide.origin(expr, scope, seq)
+        origin = self.origin(expr, scope, seq)
         return origin == Origin.PRETRAINED or (
             origin == Origin.UNKNOWN and (self.assume_pretrained or self.resolver.loads_pretrained)
         )
+
+    def origin(self, expr: cst.BaseExpression, scope: Scope, seq: float) -> Origin:
+        """Where a model comes from, followed into the project's other modules."""
+        return self._wide.origin(expr, scope, seq)
 
     @cached_property
     def events(self) -> Events:

@@ -168,7 +168,7 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
 def _is_model(setup: TrainingSetup, model: cst.BaseExpression, site: CallSite) -> bool:
     """A model, pretrained or new; not something we cannot tell is one."""
     return setup.is_pretrained(model, site.scope, site.seq) or (
-        setup.resolver.origin(model, site.scope, site.seq) == Origin.SCRATCH
+        setup.origin(model, site.scope, site.seq) == Origin.SCRATCH
     )
 
 
