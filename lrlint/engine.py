@@ -9,6 +9,7 @@ so a pre-commit run over files that build no optimizer never pays for them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -150,8 +151,25 @@ def check_unit(
         place = unit.place(found.line)
         if place is not None:  # always: nothing is reported on a cell's marker line
             cell, line = place
-            diagnostics.append(replace(found, line=line, cell=cell))
+            message = _LINES.sub(lambda m: _in_cells(unit, m), found.message)
+            diagnostics.append(replace(found, line=line, cell=cell, message=message))
     return sorted(diagnostics)
+
+
+_LINES = re.compile(r"\bat (lines?) (\d+(?:, \d+)*)")
+
+
+def _in_cells(unit: sources.Unit, match: re.Match[str]) -> str:
+    """`at line 500` of the joined script, as the notebook's user sees it: `at line 4 of cell
+    29` (`at lines 4, 9 of cell 29`)."""
+    places = [unit.place(int(n)) for n in match[2].split(", ")]
+    if any(p is None or p[0] is None for p in places):
+        return match[0]
+    cells = {p[0] for p in places if p is not None}
+    lines = ", ".join(str(p[1]) for p in places if p is not None)
+    if len(cells) == 1:
+        return f"at {match[1]} {lines} of cell {cells.pop()}"
+    return "at " + ", ".join(f"line {p[1]} of cell {p[0]}" for p in places if p is not None)
 
 
 def check_file(path: str, options: CheckOptions, project: Project | None = None) -> FileResult:

@@ -930,3 +930,47 @@ def test_params_chosen_by_an_off_by_default_flag_beside_an_optional_frozen_model
         '"--train_text_encoder", action="store_true"', '"--train_text_encoder", default=True'
     )
     assert findings(on, both) == set()
+
+
+HELPER_GROUPS = """
+    import torch
+    from torch import nn
+    from transformers import GPT2Config, GPT2Model
+    class Settings:
+        wd = 0.05
+    class Regressor(nn.Module):
+        def __init__(self, name, pretrained):
+            super().__init__()
+            if pretrained:
+                self.backbone = GPT2Model.from_pretrained(name)
+            else:
+                self.backbone = GPT2Model(GPT2Config())
+            self.out = nn.Linear(768, 1)
+    def run(args):
+        lengths = [i % 7 for i in range(200_000)]  # the interpreter's budget runs out here
+        net = Regressor(args.checkpoint, pretrained=True)
+        def grouped(net, decay=0.0):
+            skip = ["bias", "LayerNorm.weight"]
+            return_value = [
+                {"params": [p for n, p in net.backbone.named_parameters() if not any(s in n for s in skip)], "weight_decay": decay},
+                {"params": [p for n, p in net.backbone.named_parameters() if any(s in n for s in skip)], "weight_decay": 0.0},
+                {"params": net.out.parameters(), "lr": 1e-3, "weight_decay": 0.0},
+            ]
+            return return_value
+        optimizer = torch.optim.AdamW(grouped(net, decay=Settings.wd), lr=3e-5)
+"""
+
+
+def test_lr006_on_groups_a_local_helper_returns_for_a_wrapper_of_a_named_family() -> None:
+    """Read as written (the interpreter gives up before the optimizer, as on long notebooks):
+    the helper's groups, the rate its call passes, the family the wrapper's class names."""
+    # GPT-2's norms are ln_1/ln_2/ln_f: the LayerNorm-named skip list lets them decay
+    assert findings(HELPER_GROUPS, LR006) == {(25, "LR006")}
+    # at the helper's own default (0.0) nothing is decayed
+    assert (
+        findings(HELPER_GROUPS.replace("grouped(net, decay=Settings.wd)", "grouped(net)"), LR006)
+        == set()
+    )
+    # a skip list that names GPT-2's norms exempts them
+    named = HELPER_GROUPS.replace('"LayerNorm.weight"', '"ln_"')
+    assert findings(named, LR006) == set()

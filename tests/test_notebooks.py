@@ -101,6 +101,21 @@ def test_the_model_in_a_later_cell_is_not_known_earlier_but_still_flows() -> Non
     assert findings(text) == {(3, 2, "LR001")}
 
 
+def test_lines_named_in_a_message_are_lines_of_their_cell() -> None:
+    groups = (
+        'no_decay = ["bias", "LayerNorm.weight"]\n'
+        "groups = [\n"
+        '    {"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": 0.1},\n'
+        "]\n"
+    )
+    text = cells(
+        LOAD, ("markdown", "# train"), groups + "opt = torch.optim.AdamW(groups, lr=2e-5)\n"
+    )
+    [finding] = check_text(text, frozenset({"LR006"}))
+    assert (finding.cell, finding.line) == (3, 5)
+    assert "in the group at line 3 of cell 3" in finding.message
+
+
 def test_noqa_in_a_cell() -> None:
     text = cells(LOAD, UNIFORM.rstrip("\n") + "  # noqa: LR001\n")
     assert findings(text) == set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -17,7 +18,7 @@ from lrlint.analysis.params import (
     unwrapped,
     whole_model,
 )
-from lrlint.analysis.script import CallSite, Script
+from lrlint.analysis.script import CallSite, ClassInfo, Scope, Script
 from lrlint.analysis.training import TrainingSetup, frozen_expression
 from lrlint.depth import FAMILIES, family_from_name
 from lrlint.depth.flat import flat_names
@@ -128,21 +129,24 @@ def _written_groups(context: RuleContext, site: CallSite) -> Iterator[Finding]:
     setup, call = context.setup, site.node
     script = setup.script
     params = script.optimizer_params(call, site.qualname)
-    groups = _group_dicts(script, params, site) if params is not None else None
-    if not groups:
+    written = _group_dicts(script, params, site) if params is not None else None
+    if written is None or not written.groups:
         return
+    scope, seq = written.scope, written.seq
     given = keyword_arg(call, "weight_decay")
     if given is not None:
         default = values.number(script, given, site.scope, site.seq)
     else:
         default = catalog.default_weight_decay(site.qualname)
-    for node, items in groups:
+    for node, items in written.groups:
         decay = items.get("weight_decay")
-        value = values.number(script, decay, site.scope, site.seq) if decay is not None else default
-        group = name_filters.kept(script, items["params"], site.scope, site.seq)
+        value = default
+        if decay is not None:
+            value = values.number(script, *written.at_call(decay, site))
+        group = name_filters.kept(script, items["params"], scope, seq)
         if value is None or value <= 0 or group is None:
             continue
-        model = group.model
+        model = written.at_call(group.model, site)[0]
         if not _is_model(setup, model, site):
             continue
         if _may_be_frozen(setup, [script.code(model).strip()]):
@@ -204,14 +208,54 @@ def _may_freeze_all_of(script: Script, code: str) -> bool:
     return False
 
 
-def _group_dicts(
-    script: Script, params: cst.BaseExpression, site: CallSite
-) -> list[tuple[cst.CSTNode, dict[str, cst.BaseExpression]]] | None:
-    """The group dicts written in the list the optimizer takes (directly or by name; groups
-    appended later are more groups, not fewer)."""
+@dataclass(frozen=True)
+class _Written:
+    """Group dicts as written, in the scope they are written in: the optimizer's own, or a
+    helper's that returns them (`get_optimizer_params(model, lr, weight_decay=CFG.wd)`),
+    with what the call passes for the helper's parameters."""
+
+    groups: list[tuple[cst.CSTNode, dict[str, cst.BaseExpression]]]
+    scope: Scope
+    seq: float
+    given: dict[str, cst.BaseExpression]
+
+    def at_call(
+        self, expr: cst.BaseExpression, site: CallSite
+    ) -> tuple[cst.BaseExpression, Scope, float]:
+        """`expr` of the groups' scope as the optimizer's call sees it: a helper's parameter
+        (`model.model`, `weight_decay`) is what the call passes."""
+        root = expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name) or root.value not in self.given:
+            return expr, self.scope, self.seq
+        passed = self.given[root.value]
+        if root is expr:
+            return passed, site.scope, site.seq
+        return expr.deep_replace(root, passed), site.scope, site.seq  # type: ignore[return-value]
+
+
+def _group_dicts(script: Script, params: cst.BaseExpression, site: CallSite) -> _Written | None:
+    """The group dicts written in the list the optimizer takes (directly, by name, or as a
+    local helper returns them; groups appended later are more groups, not fewer)."""
+    scope, seq, given = site.scope, float(site.seq), {}
     if isinstance(params, cst.Name):
         binding = site.scope.reaching(params.value, site.seq)
         params = binding.value if binding is not None and binding.unpack is None else None
+    if isinstance(params, cst.Call) and isinstance(params.func, cst.Name):
+        helper = [f for f in script.functions.get(params.func.value, ()) if f.owner is None]
+        returned = helper[-1].returns if helper else []
+        if len(returned) != 1:
+            return None
+        scope, seq = helper[-1], float("inf")
+        for index, name in enumerate(scope.params):
+            passed = keyword_arg(params, name) or positional_arg(params, index)
+            if passed is not None:
+                given[name] = passed
+        params = returned[0]
+        if isinstance(params, cst.Name):
+            binding = scope.reaching(params.value, seq)
+            params = binding.value if binding is not None and binding.unpack is None else None
     if not isinstance(params, cst.List):
         return None
     found = []
@@ -220,13 +264,23 @@ def _group_dicts(
         if items is None or "params" not in items:
             return None
         found.append((element.value, items))
-    return found
+    return _Written(found, scope, seq, given)
 
 
 def _family(setup: TrainingSetup, model: cst.BaseExpression, site: CallSite) -> str | None:
     """The family of the model's architecture where the script names it: a literal or default
     checkpoint, or a family class (`GPT2Model.from_pretrained(...)`)."""
     source = setup.resolver.resolve(model, site.scope, site.seq).source
+    if isinstance(source, ClassInfo) and isinstance(model, cst.Attribute):
+        # `model.model` of a wrapper whose `self.model = GPT2Model.from_pretrained(...)` (or
+        # `GPT2Model(config)` in the other branch): the family its every assignment names
+        assigned = source.self_attrs.get(model.attr.value, [])
+        found = {_family_of_call(setup, value) for value, _, _ in assigned}
+        return found.pop() if len(found) == 1 else None
+    return _family_of_call(setup, source) if isinstance(source, cst.Call) else None
+
+
+def _family_of_call(setup: TrainingSetup, source: cst.BaseExpression) -> str | None:
     if not isinstance(source, cst.Call):
         return None
     script = setup.script
@@ -235,6 +289,10 @@ def _family(setup: TrainingSetup, model: cst.BaseExpression, site: CallSite) -> 
         family = family_from_name(last_name(func.value) or "")
         if family is not None:
             return family
+    if isinstance(func, cst.Name) and (script.imports.qualify(func) or "").startswith(
+        "transformers."
+    ):
+        return family_from_name(func.value)  # `GPT2Model(config)`
     where = script.call_site(source)
     checkpoint = checkpoint_arg(source)
     if where is None or checkpoint is None:
