@@ -77,6 +77,18 @@ RECURSIVE_LOAD = """
             opt = torch.optim.AdamW(model.parameters(), lr=args.lr)MARK
 """
 
+REBOUND = """
+        import torch
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained("microsoft/deberta-v3-large")
+        base = 1e-5
+        groups = [{"params": model.embeddings.parameters(), "lr": base}]
+        for i, block in enumerate(model.encoder.layer):
+            groups.append({"params": block.parameters(), "lr": base * 1.1 ** (i + 1)})
+        REBIND
+        optimizer = torch.optim.AdamW(params=groups, lr=base)MARK
+"""
+
 FIRES = {
     "trl trainer loading the model from a checkpoint name": """
         from trl import DPOTrainer, DPOConfig
@@ -446,12 +458,18 @@ FIRES = {
     "weights loaded by a recursive _load_from_state_dict helper": RECURSIVE_LOAD.replace(
         "FILL", 'fill(model, prefix="bert.")'
     ).replace("MARK", "  # lrlint-expect: LR001"),
+    "layer groups built, then the name bound again to all parameters": REBOUND.replace(
+        "REBIND", "groups = model.parameters()  # back to one rate"
+    ).replace("MARK", "  # lrlint-expect: LR001"),
     "encoder and head rates from a settings class that are the same number": SETTINGS_GROUPS.replace(
         "HEAD", "3e-5"
     ).replace("MARK", "  # lrlint-expect: LR001"),
 }
 
 QUIET = {
+    "layer groups built and given to the optimizer": REBOUND.replace("REBIND", "").replace(
+        "MARK", ""
+    ),
     "a model built from a config, its load helper never called": RECURSIVE_LOAD.replace(
         "FILL", "pass"
     ).replace("MARK", ""),

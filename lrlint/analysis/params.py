@@ -287,12 +287,14 @@ class _Reader:
         return None
 
     def _name(self, name: str, scope: Scope, seq: float, depth: int) -> Uniform | None:
-        if (id(scope), name) in self.script.grown_names:
+        binding = scope.reaching(name, seq)
+        if (id(scope), name) in self.script.grown_names and _grown_after(
+            self.script, name, scope, binding.seq if binding is not None else -1, seq
+        ):
             copied = _non_empty_copy(name, scope)
             if copied is None:  # built up with append/extend: only the loop of `buckets`
                 return self._filled(cst.Name(name), scope, seq)
             return self.read(copied, scope, seq, depth + 1)
-        binding = scope.reaching(name, seq)
         if binding is None or binding.value is None or binding.unpack is not None:
             return None
         return self.read(binding.value, scope, binding.seq, depth + 1)
@@ -371,6 +373,22 @@ def dict_items(node: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None
             items[arg.keyword.value] = arg.value
         return items
     return None
+
+
+def _grown_after(script: Script, name: str, scope: Scope, bound: float, seq: float) -> bool:
+    """Whether `name` may be grown (`append`, `+=`) between its binding at `bound` and `seq`:
+    not when it is bound again after its growth (`groups = model.parameters()` after a loop
+    that appended layer groups to it)."""
+    if (id(scope), name) in script.augmented_names:
+        return True
+    return any(
+        bound < site.seq < seq
+        for site in script.calls
+        if site.scope is scope
+        and isinstance(site.node.func, cst.Attribute)
+        and site.node.func.attr.value in {"append", "extend", "insert"}
+        and dotted(site.node.func.value) == name
+    )
 
 
 def _non_empty_copy(name: str, scope: Scope) -> cst.BaseExpression | None:
