@@ -181,6 +181,52 @@ def test_lr006_on_groups_of_trainable_parameters_of_a_model_built_in_another_mod
     assert [(d.line, d.code) for d in result.diagnostics] == [(10, "LR006")]
 
 
+def test_a_wrapper_of_another_module_keeps_the_pretrained_module_the_script_passes(
+    tmp_path: Path,
+) -> None:
+    """Each class in a submodule of its own name, re-exported by the package (`from
+    .Encoder import Encoder`), the wrapper holding what its constructor is given."""
+    encoder = """
+        from torch import nn
+        from transformers import AutoModel
+
+        class Encoder(nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.plm = AutoModel.from_pretrained(name)
+    """
+    recommender = """
+        from torch import nn
+
+        class Recommender(nn.Module):
+            def __init__(self, encoder, width):
+                super().__init__()
+                self.encoder = encoder
+                self.score = nn.Linear(width, 1)
+    """
+    train = """
+        from recsys.models import Encoder, Recommender
+        from transformers import Trainer, TrainingArguments
+
+        def main(name):
+            net = Recommender(encoder=Encoder(name), width=768)
+            trainer = Trainer(model=net, args=TrainingArguments("out", learning_rate=1e-4))
+            trainer.train()
+    """
+    init = "from .Encoder import Encoder\nfrom .Recommender import Recommender\n"
+    _write(
+        tmp_path,
+        {".git/HEAD": "", "src/recsys/__init__.py": "", "src/recsys/models/__init__.py": init,
+         "src/recsys/models/Encoder.py": encoder, "src/recsys/models/Recommender.py": recommender,
+         "src/experiment/train.py": train},
+    )  # fmt: skip
+    assert _codes_at(tmp_path / "src/experiment/train.py") == [(6, "LR001")]
+    # handed an encoder built from a config, the wrapper trains new weights
+    scratch = encoder.replace("AutoModel.from_pretrained(name)", "AutoModel.from_config(name)")
+    _write(tmp_path, {"src/recsys/models/Encoder.py": scratch})
+    assert _codes_at(tmp_path / "src/experiment/train.py") == []
+
+
 def test_the_result_depends_on_the_modules_it_read_and_the_cache_knows(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

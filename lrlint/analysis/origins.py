@@ -270,14 +270,14 @@ class Resolver:
         if isinstance(func, cst.Name) and qualname is None:
             info = script.classes.get(func.value)
             if info is not None:
-                return self.instance(info)
+                return self._constructed(info, call, scope, seq)
             functions = [f for f in script.functions.get(func.value, ()) if f.owner is None]
             if functions:
                 return self._returns(functions[-1], unpack)
         found = script.symbol(qualname) if qualname is not None and self.reach else None
         if found is not None:  # a class or a function of another module of the project
             if found.info is not None:
-                return self.instance(found.info)
+                return self._constructed(found.info, call, scope, seq)
             if found.function is not None:
                 return self._returns(found.function, unpack)
         if qualname is not None and name and name[0].isupper():
@@ -285,6 +285,30 @@ class Resolver:
             # a function from another module (`load_model(...)`) stays unknown
             return Resolution(Origin.SCRATCH, call)
         return UNKNOWN
+
+    def _constructed(self, info: ClassInfo, call: cst.Call, scope: Scope, seq: float) -> Resolution:
+        """An instance built by `call`; a module that keeps a pretrained module the call hands
+        it (`NRMS(news_encoder=encoder)`, its `self.news_encoder = news_encoder`) is pretrained,
+        wherever its class is defined."""
+        made = self.instance(info)
+        init = info.methods.get("__init__")
+        if made.origin == Origin.PRETRAINED or init is None or not self.is_module_class(info):
+            return made
+        kept = {
+            value.value
+            for values in info.self_attrs.values()
+            for value, _, _ in values
+            if isinstance(value, cst.Name)
+        }
+        for index, name in enumerate(init.params[1:]):
+            passed = keyword_arg(call, name) or positional_arg(call, index)
+            if (
+                name in kept
+                and passed is not None
+                and self.resolve(passed, scope, seq).origin == Origin.PRETRAINED
+            ):
+                return Resolution(Origin.PRETRAINED, made.source)
+        return made
 
     def _method(self, info: ClassInfo, name: str, depth: int = 0) -> Scope | None:
         """The method `name` of a class or, failing that, of its bases."""

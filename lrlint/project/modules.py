@@ -183,6 +183,16 @@ class Project:
         if found is None:
             return None
         path, rest = found
+        if not rest and path.name != "__init__.py":
+            # `from pkg import Name` where pkg/__init__.py does `from .Name import Name`: the
+            # package's attribute is the class, not its submodule of the same name
+            init = path.parent / "__init__.py"
+            names = _top_level_names(self.text(init)) if init.is_file() else None
+            init_script = self.script_at(init) if names and path.stem in names else None
+            if init_script is not None:
+                member = self._member(init_script, [path.stem], depth)
+                if member is not None and member.kind != "module":
+                    return member
         if rest and not self._may_define(path, rest[0]):
             return None  # told by CPython's parser, several times faster than LibCST's
         script = self.script_at(path)
