@@ -992,3 +992,21 @@ def test_lr006_on_groups_a_local_helper_returns_for_a_wrapper_of_a_named_family(
     # a skip list that names GPT-2's norms exempts them
     named = HELPER_GROUPS.replace('"LayerNorm.weight"', '"ln_"')
     assert findings(named, LR006) == set()
+
+
+def test_a_freeze_list_empty_in_one_branch_only_still_counts() -> None:
+    snippet = """
+        import torch
+        import timm
+        def main(args):
+            net = timm.create_model("resnet50", pretrained=True)
+            if args.stem_frozen:
+                frozen = ["conv1.", "bn1."]
+            else:
+                frozen = []
+            for name, p in net.named_parameters():
+                if any(prefix in name for prefix in frozen):
+                    p.requires_grad = False
+            opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    """
+    assert findings(snippet, ONLY) == set()

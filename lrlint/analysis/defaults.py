@@ -108,8 +108,8 @@ def _name(script: Script, name: str, scope: Scope, seq: float, depth: int) -> An
     while current is not None:
         binding = current.reaching(name, seq)
         if binding is not None:
-            if binding.value is None:
-                return UNKNOWN
+            if binding.value is None or current.alternatives(name, binding, seq):
+                return UNKNOWN  # not evaluated, or another branch binds it otherwise
             bound = binding.value
             key = (id(current), name)
             if key in script.grown_names:
@@ -160,12 +160,5 @@ def _call(script: Script, call: cst.Call, scope: Scope, seq: float, depth: int) 
 
 def _grown_only_when_off(script: Script, name: str, scope: Scope) -> bool:
     """Every `name.append(...)` of the scope is behind a test that is off by default."""
-    growth = [
-        site
-        for site in script.calls
-        if site.scope is scope
-        and isinstance(site.node.func, cst.Attribute)
-        and site.node.func.attr.value in {"append", "extend", "insert"}
-        and dotted(site.node.func.value) == name
-    ]
+    growth = script.growth(name, scope)
     return bool(growth) and all(script.dead(site.node) for site in growth)

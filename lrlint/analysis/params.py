@@ -381,14 +381,7 @@ def _grown_after(script: Script, name: str, scope: Scope, bound: float, seq: flo
     that appended layer groups to it)."""
     if (id(scope), name) in script.augmented_names:
         return True
-    return any(
-        bound < site.seq < seq
-        for site in script.calls
-        if site.scope is scope
-        and isinstance(site.node.func, cst.Attribute)
-        and site.node.func.attr.value in {"append", "extend", "insert"}
-        and dotted(site.node.func.value) == name
-    )
+    return any(bound < site.seq < seq for site in script.growth(name, scope))
 
 
 def _non_empty_copy(name: str, scope: Scope) -> cst.BaseExpression | None:

@@ -214,9 +214,9 @@ class Script:
         era) loads them into what each of its calls passes there."""
         for scope in self.function_scopes:
             loaded = {
-                self_name
-                for self_name, where, _ in self.state_dict_loads
-                if where is scope and self_name in scope.params
+                receiver
+                for receiver, where, _ in self.state_dict_loads
+                if where is scope and receiver in scope.params
             }
             for name in loaded:
                 index = scope.params.index(name)
@@ -226,6 +226,17 @@ class Script:
                     arg = keyword_arg(site.node, name) or positional_arg(site.node, index)
                     if isinstance(arg, cst.Name):
                         self.state_dict_loads.append((arg.value, site.scope, site.seq))
+
+    def growth(self, name: str, scope: Scope) -> list[CallSite]:
+        """The `name.append(...)`, `.extend(...)` and `.insert(...)` calls of a scope."""
+        return [
+            site
+            for site in self.calls
+            if site.scope is scope
+            and isinstance(site.node.func, cst.Attribute)
+            and site.node.func.attr.value in {"append", "extend", "insert"}
+            and dotted(site.node.func.value) == name
+        ]
 
     def off_by_default(self, test: cst.BaseExpression) -> bool:
         """Whether `test` is false as the script runs by default (see `_off_by_default`)."""

@@ -269,9 +269,7 @@ def _freezes_another(
         for b in bindings
     ):
         return False
-    return not (
-        frozen == trained or frozen.startswith(trained + ".") or trained.startswith(frozen + ".")
-    )
+    return not _related(frozen, trained)
 
 
 def _freezes_a_copy(
