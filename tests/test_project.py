@@ -227,6 +227,37 @@ def test_a_wrapper_of_another_module_keeps_the_pretrained_module_the_script_pass
     assert _codes_at(tmp_path / "src/experiment/train.py") == []
 
 
+def test_a_helper_module_knows_the_callers_that_import_it_through_its_package(
+    tmp_path: Path,
+) -> None:
+    wrapper = """
+        import lightning as L
+        import torch
+
+        class Lit(L.LightningModule):
+            def __init__(self, model, lr):
+                super().__init__()
+                self.model = model
+                self.lr = lr
+
+            def configure_optimizers(self):
+                return torch.optim.AdamW(self.model.parameters(), lr=self.lr)
+    """
+    caller = """
+        from transformers import AutoModel
+        from tasks import Lit
+
+        net = AutoModel.from_pretrained("allenai/longformer-base-4096")
+        module = Lit(net, 5e-5)
+    """
+    _write(
+        tmp_path,
+        {".git/HEAD": "", "tasks/__init__.py": "from .wrappers import Lit\n",
+         "tasks/wrappers.py": wrapper, "pretrain.py": caller},
+    )  # fmt: skip
+    assert _codes_at(tmp_path / "tasks/wrappers.py") == [(11, "LR001")]
+
+
 def test_the_result_depends_on_the_modules_it_read_and_the_cache_knows(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -264,6 +264,7 @@ class Project:
             return
         name = function.name
         stem = script.path.parent.name if script.path.name == "__init__.py" else script.path.stem
+        package = script.path.parent.name  # `from recformer import LitWrapper`, re-exported
         folders = [script.path.parent]
         root = layout.project_root(script.path.parent)
         if root is not None and root not in folders:
@@ -274,8 +275,8 @@ class Project:
             if path == script.path:
                 continue
             text = self.text(path)
-            if text is None or stem not in text or name not in text:
-                continue  # a caller imports the function's module and names the function
+            if text is None or name not in text or (stem not in text and package not in text):
+                continue  # a caller imports the function's module (or package) and names it
             if path not in self._calls:
                 self._calls[path] = _called_names(text)
             if name not in self._calls[path]:
