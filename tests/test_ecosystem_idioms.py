@@ -417,6 +417,8 @@ FIRES = {
         from torchvision.models import resnet18
         net = resnet18(weights="IMAGENET1K_V1")
         lists = [], [], []
+        def count(group):
+            return sum(p.numel() for p in group)
         for module in net.modules():
             if hasattr(module, "bias") and isinstance(module.bias, nn.Parameter):
                 lists[0].append(module.bias)

@@ -41,7 +41,7 @@ def filled_model(
     family = _family(expr, scope)
     if family is None or not isinstance(scope.node, cst.FunctionDef | cst.Module):
         return None
-    finder = _Fills(script, set(family))
+    finder = _Fills(script, set(family), entered=isinstance(scope.node, cst.Module))
     scope.node.visit(finder)
     if finder.spoiled or set(finder.filled) != set(family) or len(finder.models) != 1:
         return None
@@ -148,14 +148,14 @@ class _Fills(cst.CSTVisitor):
     """The `append`s to the family's lists, each inside a loop whose outermost iterable walks
     one model (`model.modules()`), under tests of kind alone."""
 
-    def __init__(self, script: Script, family: set[str]) -> None:
+    def __init__(self, script: Script, family: set[str], entered: bool) -> None:
         self.script, self.family = script, family
         self.loops: list[cst.For] = []
         self.tests: list[cst.BaseExpression] = []
         self.filled: set[str] = set()
         self.models: list[cst.BaseExpression] = []
         self.spoiled = False
-        self.entered = False
+        self.entered = entered  # in the scope's own body: functions met now are nested ones
 
     def visit_For(self, node: cst.For) -> None:
         self.loops.append(node)
