@@ -624,3 +624,28 @@ def test_lr005_names_the_shared_blocks() -> None:
 def test_lr003_names_the_rates() -> None:
     message = _message(CASES["LR003"]["bad: the new head slower than the backbone"], "LR003")
     assert "new head" in message and "lr=1e-06" in message and "lr=2e-05" in message
+
+
+SPENT = """
+import torch
+from transformers import BertForTokenClassification
+model = BertForTokenClassification.from_pretrained("bert-base-cased", num_labels=9)
+no_decay = ["bias", "LayerNorm.weight"]
+named = NAMED
+head = list(model.classifier.named_parameters())
+groups = [
+    {"params": [p for n, p in named if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+    {"params": [p for n, p in named if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    {"params": [p for n, p in head], "lr": 1e-3},
+]
+optimizer = torch.optim.AdamW(groups, lr=3e-5)
+"""
+
+
+def test_a_named_parameters_generator_kept_in_a_name_is_spent_by_the_first_group() -> None:
+    """The second comprehension over `named` sees nothing: BERT's biases and norms are in no
+    group (BERT-NER-Pytorch's span script); a list of them is read twice."""
+    spent = SPENT.replace("NAMED", "model.bert.named_parameters()")
+    assert findings(spent, frozenset({"LR004"})) == {(12, "LR004")}
+    listed = SPENT.replace("NAMED", "list(model.bert.named_parameters())")
+    assert findings(listed, frozenset({"LR004"})) == set()

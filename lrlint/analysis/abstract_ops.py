@@ -19,6 +19,22 @@ class GiveUp(Exception):
     """The budget ran out or a construct cannot be followed: the whole run is inconclusive."""
 
 
+class Generator(list):  # type: ignore[type-arg]
+    """What `parameters()` and `named_parameters()` return: a generator, empty once iterated
+    (a second comprehension over the same `named = model.named_parameters()` gets nothing)."""
+
+    spent = False
+
+
+def consume(value: Any) -> list[Any] | None:
+    """The items one iteration over `value` sees; a generator is spent by it."""
+    if isinstance(value, Generator):
+        items = [] if value.spent else list(value)
+        value.spent = True
+        return items
+    return as_list(value)
+
+
 def as_list(value: Any) -> list[Any] | None:
     if isinstance(value, Module):
         expanded = value.skeleton.expand_stack(value.paths)
@@ -191,7 +207,7 @@ def _builtin_zip(machine: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
 def _builtin_list(machine: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
     if not args:
         return []
-    items = as_list(args[0])
+    items = consume(args[0])
     return items if items is not None else UNKNOWN
 
 

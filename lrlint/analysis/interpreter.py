@@ -23,9 +23,11 @@ from lrlint.analysis import catalog
 from lrlint.analysis.abstract_ops import (
     BUILTINS,
     MAX_ITERATIONS,
+    Generator,
     GiveUp,
     as_list,
     binary,
+    consume,
     defaults_of,
     dict_method,
     flag,
@@ -232,7 +234,8 @@ class _Machine:
 
     def _for(self, node: cst.For, frame: _Frame) -> None:
         iterable = self.eval(node.iter, frame)
-        items = as_list(iterable)
+        self._note_spent(iterable, node.iter)
+        items = consume(iterable)
         if items is None or len(items) > MAX_ITERATIONS:
             self._forget_assigned(node, frame)
             return
@@ -241,6 +244,10 @@ class _Machine:
             self._assign(node.target, item, frame, node)
             self._block(node.body.body, frame)
         # break/continue/else are rare in setup code; a loop with them is still unrolled fully
+
+    def _note_spent(self, iterable: Any, node: cst.BaseExpression) -> None:
+        if isinstance(iterable, Generator) and iterable.spent and iterable:
+            self.events.spent.append(node)
 
     def _if(self, node: cst.If, frame: _Frame) -> None:
         test = self.eval(node.test, frame)
@@ -494,12 +501,12 @@ class _Machine:
     def _module_method(self, module: Module, method: str, node: cst.Call, frame: _Frame) -> Any:
         skeleton = module.skeleton
         if method == "parameters":
-            return [Param(skeleton, name) for name in skeleton.params_under(module.paths)]
+            return Generator(Param(skeleton, name) for name in skeleton.params_under(module.paths))
         if method == "named_parameters":
-            return [
+            return Generator(
                 (relative(name, module.paths), Param(skeleton, name))
                 for name in skeleton.params_under(module.paths)
-            ]
+            )
         if method == "requires_grad_":
             args, kwargs = self._arguments(node, frame)
             self._set_requires_grad(module, flag(args, kwargs), node)
@@ -617,7 +624,9 @@ class _Machine:
                 else:
                     results.append(self.eval(node.elt, inner))
                 return
-            items = as_list(self.eval(clause.iter, _Frame(frame.scope, env)))
+            iterable = self.eval(clause.iter, _Frame(frame.scope, env))
+            self._note_spent(iterable, clause.iter)
+            items = consume(iterable)
             if items is None or len(items) > MAX_ITERATIONS:
                 raise _Inconclusive
             for item in items:

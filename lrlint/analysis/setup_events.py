@@ -105,3 +105,5 @@ class Events:
     frozen_at_end: frozenset[Param] = frozenset()
     optimizer_names: dict[str, list[OptimizerBuilt]] = field(default_factory=dict)
     inconclusive: bool = False  # some run gave up: rules that need completeness stay quiet
+    # the iterables iterated again once spent (a `named_parameters()` generator kept in a name)
+    spent: list[cst.BaseExpression] = field(default_factory=list)

@@ -16,7 +16,7 @@ class ParamsNotCovered(Rule):
         setup = context.setup
         if not setup.freezing_fully_seen:  # what is frozen (and so rightly left out) is unsure
             return
-        events = setup.events
+        events, script = setup.events, setup.script
         for optimizer in events.optimizers:
             skeleton = skeleton_of(optimizer)
             if not optimizer.explicit_groups or skeleton is None:
@@ -34,8 +34,15 @@ class ParamsNotCovered(Rule):
             where = parts(left_out, model)
             count = len(left_out)
             tensors = "parameter tensor" if count == 1 else "parameter tensors"
+            spent = sorted({script.code(n).strip() for n in events.spent})
+            why = (
+                f" ({', '.join(f'`{name}`' for name in spent)} is a generator, spent by the "
+                "first comprehension over it: make it a list)"
+                if spent
+                else ""
+            )
             yield Finding(
                 optimizer.node,
                 f"parameter groups leave out {where} ({count} trainable {tensors}): "
-                "they will never be trained; add a group for them or freeze them on purpose",
+                f"they will never be trained{why}; add a group for them or freeze them on purpose",
             )
