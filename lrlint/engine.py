@@ -156,20 +156,20 @@ def check_unit(
     return sorted(diagnostics)
 
 
-_LINES = re.compile(r"\bat (lines?) (\d+(?:, \d+)*)")
+_LINES = re.compile(r"\b(lines?) (\d+(?:, \d+)*)")
 
 
 def _in_cells(unit: sources.Unit, match: re.Match[str]) -> str:
-    """`at line 500` of the joined script, as the notebook's user sees it: `at line 4 of cell
-    29` (`at lines 4, 9 of cell 29`)."""
+    """`line 500` of the joined script, as the notebook's user sees it: `line 4 of cell 29`
+    (`lines 4, 9 of cell 29`)."""
     places = [unit.place(int(n)) for n in match[2].split(", ")]
     if any(p is None or p[0] is None for p in places):
         return match[0]
     cells = {p[0] for p in places if p is not None}
     lines = ", ".join(str(p[1]) for p in places if p is not None)
     if len(cells) == 1:
-        return f"at {match[1]} {lines} of cell {cells.pop()}"
-    return "at " + ", ".join(f"line {p[1]} of cell {p[0]}" for p in places if p is not None)
+        return f"{match[1]} {lines} of cell {cells.pop()}"
+    return ", ".join(f"line {p[1]} of cell {p[0]}" for p in places if p is not None)
 
 
 def check_file(path: str, options: CheckOptions, project: Project | None = None) -> FileResult:
