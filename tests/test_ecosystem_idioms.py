@@ -469,6 +469,59 @@ FIRES = {
 }
 
 QUIET = {
+    "a guard read before its body rebinds the name it tests": """
+        import argparse
+        import torch
+        from transformers import BertForSequenceClassification
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--freeze_layers", type=int, default=-1)
+        args = parser.parse_args()
+        model = BertForSequenceClassification.from_pretrained("bert-base-uncased")
+        n_freeze = args.freeze_layers
+        if n_freeze < 0:
+            n_freeze = 8
+            for p in model.bert.embeddings.parameters():
+                p.requires_grad = False
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """,
+    "a freeze list whose default range is too long to evaluate": """
+        import argparse
+        import torch
+        import timm
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--freeze", nargs="+", type=int, default=[300000000])
+        args = parser.parse_args()
+        net = timm.create_model("resnet50", pretrained=True)
+        frozen = [f"layer{i}." for i in range(args.freeze[0])]
+        for name, p in net.named_parameters():
+            if any(prefix in name for prefix in frozen):
+                p.requires_grad = False
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    """,
+    "the lower layers gathered in an nn.Sequential and frozen": """
+        import torch
+        import torchvision
+        from torch import nn
+        model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+        lower = nn.Sequential(model.conv1, model.bn1, model.layer1, model.layer2)
+        for p in lower.parameters():
+            p.requires_grad = False
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    """,
+    "a global freeze list filled by a function": """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        FROZEN = []
+        def configure(cfg):
+            if cfg.get("freeze_embeddings", True):
+                FROZEN.append("embeddings")
+        configure({"model": "bert-base-uncased"})
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
+        for n, p in model.named_parameters():
+            if any(x in n for x in FROZEN):
+                p.requires_grad = False
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    """,
     "layer groups built and given to the optimizer": REBOUND.replace("REBIND", "").replace(
         "MARK", ""
     ),

@@ -7,6 +7,7 @@ import difflib
 import os
 import shutil
 import stat
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -311,3 +312,32 @@ def test_gradual_without_an_epoch_loop_is_refused() -> None:
     result = fix_source(code, FixOptions("gradual"))
     assert result.text == code
     assert "epoch" in result.refused[0].reason
+
+
+def test_an_added_group_that_shares_its_line_is_refused_not_rewritten() -> None:
+    """Replacing `if decay: opt.add_param_group(...)` with a loop would drop the test."""
+    source = textwrap.dedent(
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        def split_optimizer(net, lr, decay):
+            lists = [], []
+            for module in net.modules():
+                for name, p in module.named_parameters(recurse=False):
+                    if name == "bias":
+                        lists[1].append(p)
+                    else:
+                        lists[0].append(p)
+            opt = torch.optim.SGD(lists[1], lr=lr)
+            if decay: opt.add_param_group({"params": lists[0], "weight_decay": decay})
+            return opt
+
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
+        optimizer = split_optimizer(model, 0.01, 1e-4)
+        """
+    ).lstrip()
+    result = fix_source(source, FixOptions())
+    assert result.text == source
+    [refusal] = result.refused
+    assert "shares its line" in refusal.reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from lrlint.engine import CheckOptions, check_source
 from tests.conftest import expected, findings
 
 SEED_MODEL = """
@@ -649,3 +650,18 @@ def test_a_named_parameters_generator_kept_in_a_name_is_spent_by_the_first_group
     assert findings(spent, frozenset({"LR004"})) == {(12, "LR004")}
     listed = SPENT.replace("NAMED", "list(model.bert.named_parameters())")
     assert findings(listed, frozenset({"LR004"})) == set()
+
+
+def test_a_name_spent_elsewhere_is_not_blamed_for_this_optimizer() -> None:
+    snippet = """
+import torch
+from transformers import BertForTokenClassification
+model = BertForTokenClassification.from_pretrained("bert-base-cased", num_labels=9)
+named = model.bert.named_parameters()
+total = sum(p.numel() for n, p in named)
+again = [n for n, p in named]
+optimizer = torch.optim.AdamW([{"params": model.bert.parameters(), "lr": 3e-5}], lr=3e-5)
+"""
+    text = snippet.lstrip("\n")
+    [finding] = check_source(text, "snippet.py", CheckOptions(frozenset({"LR004"})))
+    assert "classifier" in finding.message and "generator" not in finding.message

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 UNKNOWN: Any = object()
 _MAX_DEPTH = 12
+_MAX_ITEMS = 10_000  # a `range` longer than this is not evaluated (`--freeze 300000000`)
 _COMPARE = {
     cst.GreaterThan: lambda a, b: a > b,
     cst.GreaterThanEqual: lambda a, b: a >= b,
@@ -112,6 +113,8 @@ def _name(script: Script, name: str, scope: Scope, seq: float, depth: int) -> An
                 return UNKNOWN  # not evaluated, or another branch binds it otherwise
             bound = binding.value
             key = (id(current), name)
+            if any(k[1] == name and k[0] != id(current) for k in script.grown_names):
+                return UNKNOWN  # grown in another scope too (a global filled by a function)
             if key in script.grown_names:
                 if key in script.evaluating or key in script.augmented_names:
                     return UNKNOWN
@@ -150,7 +153,8 @@ def _call(script: Script, call: cst.Call, scope: Scope, seq: float, depth: int) 
         if name == "len" and len(args) == 1 and isinstance(args[0], list | str):
             return len(args[0])
         if name == "range" and 1 <= len(args) <= 3 and all(isinstance(a, int) for a in args):
-            return list(range(*args))
+            span = range(*args)
+            return list(span) if len(span) <= _MAX_ITEMS else UNKNOWN
         if name in {"list", "tuple"} and len(args) == 1 and isinstance(args[0], list):
             return list(args[0])
     except (TypeError, ValueError):

@@ -179,6 +179,7 @@ class Script:
         self.freeze_loops: dict[int, list[cst.CSTNode]] = {}  # id(freeze) -> loops around it
         self.added_loops: dict[int, list[cst.CSTNode]] = {}  # id(add_param_group call) -> same
         self.freeze_seqs: dict[int, int] = {}  # id(freeze) -> its place in document order
+        self.if_seqs: dict[int, int] = {}  # id(if statement) -> the place of its test
         self.augmented_names: set[tuple[int, str]] = set()  # (id(scope), name) of `name += ...`
         self.evaluating: set[tuple[int, str]] = set()  # names `defaults` is evaluating
         self.freezes: list[cst.CSTNode] = []
@@ -253,8 +254,10 @@ class Script:
         where = site.scope if site is not None else scope or self.module_scope
         seq = site.seq if site is not None else self.freeze_seqs.get(id(node), float("inf"))
         for guard in self.guards.get(id(node), ()):
+            # the test as it reads when it runs, not after its body rebinds a name
+            at = min(seq, self.if_seqs.get(id(guard), seq) + 0.5)
             off = _off_by_default(self, guard.test) or defaults.never_true(
-                self, guard.test, where, seq
+                self, guard.test, where, at
             )
             if off and _contains(guard.body, node):
                 return True
@@ -668,6 +671,7 @@ class _Collector(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> bool:
         # walked here, to know which of its branches a binding is in
+        self.script.if_seqs[id(node)] = self.seq
         self.ifs.append(node)
         self.branches.append((id(node), False))
         walk(node.test, self)

@@ -298,6 +298,11 @@ def _freezes_a_copy(
     )
 
 
+_CONTAINERS = frozenset(
+    {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+)
+
+
 def _related(a: str, b: str) -> bool:
     """One dotted name is the other or a part of it (`self` and `self.ema`)."""
     return bool(a and b) and (a == b or a.startswith(b + ".") or b.startswith(a + "."))
@@ -312,6 +317,8 @@ def _new_or_copied(script: Script, receiver: cst.BaseExpression, scope: Scope | 
         receiver = receiver.func.value
     if isinstance(receiver, cst.Call):
         qualname = script.imports.qualify(receiver.func) or ""
+        if last_name(receiver.func) in _CONTAINERS:
+            return False  # `nn.Sequential(model.conv1, model.layer1)`: the model's own modules
         return qualname.startswith("torch.nn.") or last_name(receiver.func) == "deepcopy"
     owner = scope.owner if scope is not None else None
     if isinstance(receiver, cst.Attribute) and dotted(receiver.value) == "self" and owner:

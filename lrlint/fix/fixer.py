@@ -261,14 +261,40 @@ def _cut_added_groups(
     if params is None:
         return
     unit = anymodel.indent_unit(script.text)
-    for added in buckets.added_groups(script, params, uniform.site.scope):
+    added_calls = buckets.added_groups(script, params, uniform.site.scope)
+    alone = _alone_on_their_lines(script, added_calls)
+    for added in added_calls:
         assert isinstance(added.func, cst.Attribute)
+        if added not in alone:  # `if decay: opt.add_param_group(...)`, `...; print(...)`
+            raise _Refuse(
+                "an add_param_group call shares its line with other code: put it on a line "
+                "of its own, then run lrlint fix again"
+            )
         name = codegen.Names(_bound_names(script)).fresh("group")
         cut = fix.call(f"[{script.code(added.args[0].value).strip()}]")
         indent = _statement_indent(script, added)
         head = anymodel.fit(f"for {name} in ", cut, ":", indent, unit, width)
         receiver = script.code(added.func.value).strip()
         edits.replace[added] = [f"{head}\n{unit}{receiver}.add_param_group({name})"]
+
+
+def _alone_on_their_lines(script: Script, calls: list[cst.Call]) -> set[cst.Call]:
+    """The calls that are a whole statement line by themselves (a line the fix can replace
+    with a loop without dropping anything)."""
+    wanted = {id(call): call for call in calls}
+    found: set[cst.Call] = set()
+
+    class Lines(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            body = node.body
+            if len(body) == 1 and isinstance(body[0], cst.Expr):
+                call = wanted.get(id(body[0].value))
+                if call is not None:
+                    found.add(call)
+
+    if calls:
+        script.module.visit(Lines())
+    return found
 
 
 def _statement_indent(script: Script, node: cst.CSTNode) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from lrlint.analysis.setup_events import Param
 from lrlint.rules.base import Finding, Rule, RuleContext
 from lrlint.rules.grouping import parts, skeleton_of
@@ -34,7 +36,14 @@ class ParamsNotCovered(Rule):
             where = parts(left_out, model)
             count = len(left_out)
             tensors = "parameter tensor" if count == 1 else "parameter tensors"
-            spent = sorted({script.code(n).strip() for n in events.spent})
+            written = [g.node for g in [*optimizer.groups, *optimizer.added]]
+            spent = sorted(
+                {
+                    script.code(n).strip()
+                    for n in events.spent
+                    if any(_inside(n, group) for group in written)
+                }
+            )
             why = (
                 f" ({', '.join(f'`{name}`' for name in spent)} is a generator, spent by the "
                 "first comprehension over it: make it a list)"
@@ -46,3 +55,9 @@ class ParamsNotCovered(Rule):
                 f"parameter groups leave out {where} ({count} trainable {tensors}): "
                 f"they will never be trained{why}; add a group for them or freeze them on purpose",
             )
+
+
+def _inside(node: cst.CSTNode, tree: cst.CSTNode) -> bool:
+    """`node` is `tree` or one of its descendants (a spent name read in this optimizer's
+    groups, not in a loop elsewhere)."""
+    return tree is node or any(_inside(node, child) for child in tree.children)
