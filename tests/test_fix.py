@@ -341,3 +341,41 @@ def test_an_added_group_that_shares_its_line_is_refused_not_rewritten() -> None:
     assert result.text == source
     [refusal] = result.refused
     assert "shares its line" in refusal.reason
+
+
+@pytest.mark.parametrize(
+    "options",
+    [FixOptions(), FixOptions(decay=0.9), FixOptions(strategy="freeze")],
+    ids=["discriminative", "decay", "freeze"],
+)
+def test_every_branch_over_split_lists_is_fixed(options: FixOptions) -> None:
+    """The added groups are cut once, at the first branch's fix; the other branches' optimizers
+    still take an uncut list and are fixed too (whatever arguments the cut loop carries)."""
+    source = textwrap.dedent(
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        def split_optimizer(net, name, lr):
+            lists = [], []
+            for module in net.modules():
+                for key, p in module.named_parameters(recurse=False):
+                    if key == "bias":
+                        lists[1].append(p)
+                    else:
+                        lists[0].append(p)
+            if name == "Adam":
+                opt = torch.optim.Adam(lists[1], lr=lr)
+            else:
+                opt = torch.optim.SGD(lists[1], lr=lr, momentum=0.9)
+            opt.add_param_group({"params": lists[0], "weight_decay": 1e-4})
+            return opt
+
+        model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
+        optimizer = split_optimizer(model, "SGD", 0.01)
+        """
+    ).lstrip()
+    result = fix_source(source, options)
+    assert (result.fixed, result.refused) == ([13, 15], [])
+    assert result.text.count("params=lists[1]") == 2
+    assert result.text.count("opt.add_param_group(group)") == 1

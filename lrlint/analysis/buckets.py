@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lrlint.analysis.names import dotted, last_name
+from lrlint.analysis.names import dotted, keyword_arg, last_name
 from lrlint.analysis.script import Scope, Script
 
 _WALKS = frozenset({"modules", "named_modules", "parameters", "named_parameters", "children"})
@@ -56,13 +56,16 @@ def filled_model(
     return finder.models[0]
 
 
-def added_groups(script: Script, expr: cst.BaseExpression, scope: Scope) -> list[cst.Call]:
+def added_groups(
+    script: Script, expr: cst.BaseExpression, scope: Scope, cut: bool = False
+) -> list[cst.Call]:
     """The `add_param_group({...})` calls that add the other lists of `expr`'s family, as the
-    script writes them (for `lrlint fix` to cut each by depth too)."""
+    script writes them (for `lrlint fix` to cut each by depth too); with `cut`, also those
+    the fix has cut already."""
     family = _family(expr, scope)
     if family is None:
         return []
-    return [added.call for added in _added(script, family, scope) if added.loop is None]
+    return [a.call for a in _added(script, family, scope) if cut or a.loop is None]
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _added(script: Script, family: list[str], scope: Scope) -> list[_Added]:
                 None,
             )
             cut = loop.iter if loop is not None else None
-            inner = cut.args[-1].value if isinstance(cut, cst.Call) and cut.args else None
+            inner = keyword_arg(cut, "params") if isinstance(cut, cst.Call) else None
             listed = inner.elements if isinstance(inner, cst.List) else ()
             group = listed[0].value if len(listed) == 1 else None
         items = _items(group) if isinstance(group, cst.Dict) else {}

@@ -192,7 +192,8 @@ def _adds_groups(script: Script, uniform: UniformSite) -> bool:
     if uniform.kind != "optimizer":
         return False
     params = script.optimizer_params(uniform.site.node, uniform.site.qualname)
-    return params is not None and bool(buckets.added_groups(script, params, uniform.site.scope))
+    scope = uniform.site.scope
+    return params is not None and bool(buckets.added_groups(script, params, scope, cut=True))
 
 
 def _blank_lines_after_function(text: str, name: str) -> str:
