@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 UNKNOWN: Any = object()
 _MAX_DEPTH = 12
 _MAX_ITEMS = 10_000  # a `range` longer than this is not evaluated (`--freeze 300000000`)
-_COMPARE = {
+# the comparisons of values (script's flag tests add `is` / `is not` of constants)
+COMPARE = {
     cst.GreaterThan: lambda a, b: a > b,
     cst.GreaterThanEqual: lambda a, b: a >= b,
     cst.LessThan: lambda a, b: a < b,
@@ -81,7 +82,7 @@ def _eval(script: Script, expr: cst.BaseExpression, scope: Scope, seq: float, de
     if isinstance(expr, cst.Call):
         return _call(script, expr, scope, seq, down)
     if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
-        compare = _COMPARE.get(type(expr.comparisons[0].operator))
+        compare = COMPARE.get(type(expr.comparisons[0].operator))
         left = _eval(script, expr.left, scope, seq, down)
         right = _eval(script, expr.comparisons[0].comparator, scope, seq, down)
         if compare is None or UNKNOWN in (left, right):

@@ -178,27 +178,9 @@ class Resolver:
         return self._params[key]
 
     def _param_sites(self, function: Scope, name: str) -> Resolution:
-        index = function.params.index(name)
-        if function.owner is not None and function.params and function.params[0] in {"self", "cls"}:
-            index -= 1
         script = function.script or self.script
-        called = function.owner.name if function.name == "__init__" and function.owner else None
-        sites = [
-            site for site in script.calls if last_name(site.node.func) in {function.name, called}
-        ]
-        if self.reach and script.project is not None:
-            # the scripts beside a helper's module that call it (`__init__` by its class name)
-            target = function.owner.scope if called and function.owner else function
-            if target.parent is script.module_scope:
-                sites += [site for _, site in script.project.callers(target)]
-        found: list[Resolution] = []
-        for site in sites:
-            arg = keyword_arg(site.node, name)
-            if arg is None and index >= 0:
-                arg = positional_arg(site.node, index)
-            if arg is not None:
-                found.append(self.resolve(arg, site.scope, site.seq))
-        return _best(found)
+        passed = script.passed_for(function, name, reach=self.reach)
+        return _best([self.resolve(arg, site.scope, site.seq) for arg, site in passed])
 
     # ---- classes ------------------------------------------------------------------------------
     def instance(self, info: ClassInfo) -> Resolution:

@@ -228,16 +228,51 @@ class Script:
                     if isinstance(arg, cst.Name):
                         self.state_dict_loads.append((arg.value, site.scope, site.seq))
 
+    def passed_for(
+        self, function: Scope, name: str, reach: bool = True
+    ) -> list[tuple[cst.BaseExpression, CallSite]]:
+        """What the calls of a function of this module pass for its parameter `name`, with the
+        call: the calls in this module (an `__init__`'s by its class name) and, with `reach`,
+        those of the scripts beside it (`Project.callers`)."""
+        index = function.params.index(name)
+        if function.owner is not None and function.params and function.params[0] in {"self", "cls"}:
+            index -= 1
+        owner = function.owner
+        called = owner.name if function.name == "__init__" and owner else None
+        sites = [s for s in self.calls if last_name(s.node.func) in {function.name, called}]
+        if reach and self.project is not None:
+            # the scripts beside a helper's module that call it (`__init__` by its class name)
+            target = owner.scope if called and owner else function
+            if target.parent is self.module_scope:
+                sites += [site for _, site in self.project.callers(target)]
+        found = []
+        for site in sites:
+            arg = keyword_arg(site.node, name)
+            if arg is None and index >= 0:
+                arg = positional_arg(site.node, index)
+            if arg is not None:
+                found.append((arg, site))
+        return found
+
     def growth(self, name: str, scope: Scope) -> list[CallSite]:
         """The `name.append(...)`, `.extend(...)` and `.insert(...)` calls of a scope."""
-        return [
-            site
-            for site in self.calls
-            if site.scope is scope
-            and isinstance(site.node.func, cst.Attribute)
-            and site.node.func.attr.value in {"append", "extend", "insert"}
-            and dotted(site.node.func.value) == name
-        ]
+        return self._growth.get((id(scope), name), [])
+
+    @cached_property
+    def _growth(self) -> dict[tuple[int, str], list[CallSite]]:
+        # by (id(scope), name), found in one pass: asked for every guard `defaults` reads
+        found: dict[tuple[int, str], list[CallSite]] = {}
+        for site in self.calls:
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in {
+                "append",
+                "extend",
+                "insert",
+            }:
+                name = dotted(func.value)
+                if name is not None:
+                    found.setdefault((id(site.scope), name), []).append(site)
+        return found
 
     def off_by_default(self, test: cst.BaseExpression) -> bool:
         """Whether `test` is false as the script runs by default (see `_off_by_default`)."""
@@ -583,12 +618,7 @@ def _flag_defaults(script: Script, flag: cst.BaseExpression) -> list[cst.BaseExp
 
 _UNKNOWN = object()
 _COMPARE = {
-    cst.GreaterThan: lambda a, b: a > b,
-    cst.GreaterThanEqual: lambda a, b: a >= b,
-    cst.LessThan: lambda a, b: a < b,
-    cst.LessThanEqual: lambda a, b: a <= b,
-    cst.Equal: lambda a, b: a == b,
-    cst.NotEqual: lambda a, b: a != b,
+    **defaults.COMPARE,
     cst.Is: lambda a, b: a is b,
     cst.IsNot: lambda a, b: a is not b,
 }

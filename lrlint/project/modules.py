@@ -187,7 +187,7 @@ class Project:
             # `from pkg import Name` where pkg/__init__.py does `from .Name import Name`: the
             # package's attribute is the class, not its submodule of the same name
             init = path.parent / "__init__.py"
-            names = _top_level_names(self.text(init)) if init.is_file() else None
+            names = self._top_level(init) if init.is_file() else None
             init_script = self.script_at(init) if names and path.stem in names else None
             if init_script is not None:
                 member = self._member(init_script, [path.stem], depth)
@@ -207,10 +207,14 @@ class Project:
         imports it (in any branch), star-imports, or is a package's `__init__`."""
         if path.name == "__init__.py":
             return True
+        names = self._top_level(path)
+        return names is None or name in names or "*" in names
+
+    def _top_level(self, path: Path) -> frozenset[str] | None:
+        """The names a module binds at its top level, by CPython's parser, once per run."""
         if path not in self._names:
             self._names[path] = _top_level_names(self.text(path))
-        names = self._names[path]
-        return names is None or name in names or "*" in names
+        return self._names[path]
 
     def _member(self, script: Script, rest: list[str], depth: int) -> Symbol | None:
         head = rest[0]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lrlint.analysis import catalog, values
-from lrlint.analysis.names import keyword_arg, last_name, positional_arg
+from lrlint.analysis.names import last_name
 from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.uniform import TRAINING_ARGUMENTS_DEFAULT_LR, UniformSite, uniform_sites
 from lrlint.rules.base import Finding, Rule, RuleContext
@@ -60,11 +60,4 @@ def _passed_in(script: Script, lr: cst.BaseExpression, scope: Scope) -> bool:
     (`smart_optimizer(model, name, hyp["lr0"])`): its default is not the rate that trains."""
     if not isinstance(lr, cst.Name) or lr.value not in scope.params:
         return False
-    index = scope.params.index(lr.value)
-    callers = [site for site in script.calls if last_name(site.node.func) == scope.name]
-    if script.project is not None and scope.parent is script.module_scope:
-        callers += [site for _, site in script.project.callers(scope)]
-    return any(
-        keyword_arg(site.node, lr.value) is not None or positional_arg(site.node, index) is not None
-        for site in callers
-    )
+    return bool((scope.script or script).passed_for(scope, lr.value))
