@@ -19,6 +19,18 @@ FIXTURES = ROOT / "fixtures"
 ALL_CODES = frozenset(BY_CODE)
 _EXPECT = re.compile(r"#\s*lrlint-expect:\s*([A-Z0-9, ]+)")
 
+# YOLO's `smart_optimizer` shape, as the body of a module-level function over `net`: biases in
+# `lists[1]`, every other parameter in `lists[0]` (the split-lists idiom and its fix)
+SPLIT_BY_KIND = """\
+    lists = [], []
+    for module in net.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if name == "bias":
+                lists[1].append(p)
+            else:
+                lists[0].append(p)
+"""
+
 
 def findings(
     code: str, select: frozenset[str] = ALL_CODES, num_examples: int | None = None

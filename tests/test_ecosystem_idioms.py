@@ -89,6 +89,21 @@ REBOUND = """
         optimizer = torch.optim.AdamW(params=groups, lr=base)MARK
 """
 
+# two lists filled in a loop over a pretrained model, by a test on each parameter
+TWO_LISTS = """
+        import timm
+        import torch
+        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
+        first, second = [], []
+        for name, p in net.named_parameters():
+            if TEST:
+                second.append(p)
+            else:
+                first.append(p)
+        opt = torch.optim.SGD(first, lr=0.02)
+        opt.add_param_group(ADDED)
+"""
+
 FIRES = {
     "trl trainer loading the model from a checkpoint name": """
         from trl import DPOTrainer, DPOConfig
@@ -546,44 +561,15 @@ QUIET = {
             def configure_optimizers(self):
                 return torch.optim.AdamW(self.body.parameters(), lr=1e-5)
     """,
-    "lists filled in a loop, one of them added at a rate of its own": """
-        import timm
-        import torch
-        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
-        decay, no_decay = [], []
-        for name, p in net.named_parameters():
-            if p.ndim <= 1:
-                no_decay.append(p)
-            else:
-                decay.append(p)
-        opt = torch.optim.SGD(decay, lr=0.02)
-        opt.add_param_group({"params": no_decay, "lr": 0.2, "weight_decay": 0.0})
-    """,
-    "lists filled in a loop, one of them never given to the optimizer": """
-        import timm
-        import torch
-        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
-        decay, no_decay = [], []
-        for name, p in net.named_parameters():
-            if name.endswith(".bias"):
-                no_decay.append(p)
-            else:
-                decay.append(p)
-        opt = torch.optim.SGD(decay, lr=0.02)
-    """,
-    "lists split by part names, not by kind": """
-        import timm
-        import torch
-        net = timm.create_model("convnext_tiny", pretrained=True, num_classes=10)
-        body, head = [], []
-        for name, p in net.named_parameters():
-            if name.startswith("head"):
-                head.append(p)
-            else:
-                body.append(p)
-        opt = torch.optim.SGD(body, lr=0.02)
-        opt.add_param_group({"params": head})
-    """,
+    "lists filled in a loop, one of them added at a rate of its own": TWO_LISTS.replace(
+        "TEST", "p.ndim <= 1"
+    ).replace("ADDED", '{"params": second, "lr": 0.2, "weight_decay": 0.0}'),
+    "lists filled in a loop, one of them never given to the optimizer": TWO_LISTS.replace(
+        "TEST", 'name.endswith(".bias")'
+    ).replace("opt.add_param_group(ADDED)", ""),
+    "lists split by part names, not by kind": TWO_LISTS.replace(
+        "TEST", 'name.startswith("head")'
+    ).replace("ADDED", '{"params": second}'),
     "a freeze list built from a flag whose default freezes the stem": """
         import argparse
         import torch

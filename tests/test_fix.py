@@ -7,7 +7,6 @@ import difflib
 import os
 import shutil
 import stat
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lrlint.engine import CheckOptions, check_source
 from lrlint.fix.fixer import VERIFIED, FixOptions, fix_source
 from lrlint.fix.writeback import WriteError, write_fixed
 from lrlint.sources import text as source
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SPLIT_BY_KIND
 
 FIXABLE = [
     "plain_loop.py",
@@ -314,29 +313,28 @@ def test_gradual_without_an_epoch_loop_is_refused() -> None:
     assert "epoch" in result.refused[0].reason
 
 
+_SPLIT_HEAD = """\
+import torch
+from transformers import AutoModelForSequenceClassification
+
+def split_optimizer(net, {params}):
+"""
+
+
 def test_an_added_group_that_shares_its_line_is_refused_not_rewritten() -> None:
     """Replacing `if decay: opt.add_param_group(...)` with a loop would drop the test."""
-    source = textwrap.dedent(
-        """
-        import torch
-        from transformers import AutoModelForSequenceClassification
+    source = (
+        _SPLIT_HEAD.format(params="lr, decay")
+        + SPLIT_BY_KIND
+        + """\
+    opt = torch.optim.SGD(lists[1], lr=lr)
+    if decay: opt.add_param_group({"params": lists[0], "weight_decay": decay})
+    return opt
 
-        def split_optimizer(net, lr, decay):
-            lists = [], []
-            for module in net.modules():
-                for name, p in module.named_parameters(recurse=False):
-                    if name == "bias":
-                        lists[1].append(p)
-                    else:
-                        lists[0].append(p)
-            opt = torch.optim.SGD(lists[1], lr=lr)
-            if decay: opt.add_param_group({"params": lists[0], "weight_decay": decay})
-            return opt
-
-        model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
-        optimizer = split_optimizer(model, 0.01, 1e-4)
-        """
-    ).lstrip()
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
+optimizer = split_optimizer(model, 0.01, 1e-4)
+"""
+    )
     result = fix_source(source, FixOptions())
     assert result.text == source
     [refusal] = result.refused
@@ -351,30 +349,21 @@ def test_an_added_group_that_shares_its_line_is_refused_not_rewritten() -> None:
 def test_every_branch_over_split_lists_is_fixed(options: FixOptions) -> None:
     """The added groups are cut once, at the first branch's fix; the other branches' optimizers
     still take an uncut list and are fixed too (whatever arguments the cut loop carries)."""
-    source = textwrap.dedent(
-        """
-        import torch
-        from transformers import AutoModelForSequenceClassification
+    source = (
+        _SPLIT_HEAD.format(params="kind, lr")
+        + SPLIT_BY_KIND
+        + """\
+    if kind == "Adam":
+        opt = torch.optim.Adam(lists[1], lr=lr)
+    else:
+        opt = torch.optim.SGD(lists[1], lr=lr, momentum=0.9)
+    opt.add_param_group({"params": lists[0], "weight_decay": 1e-4})
+    return opt
 
-        def split_optimizer(net, name, lr):
-            lists = [], []
-            for module in net.modules():
-                for key, p in module.named_parameters(recurse=False):
-                    if key == "bias":
-                        lists[1].append(p)
-                    else:
-                        lists[0].append(p)
-            if name == "Adam":
-                opt = torch.optim.Adam(lists[1], lr=lr)
-            else:
-                opt = torch.optim.SGD(lists[1], lr=lr, momentum=0.9)
-            opt.add_param_group({"params": lists[0], "weight_decay": 1e-4})
-            return opt
-
-        model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
-        optimizer = split_optimizer(model, "SGD", 0.01)
-        """
-    ).lstrip()
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")
+optimizer = split_optimizer(model, "SGD", 0.01)
+"""
+    )
     result = fix_source(source, options)
     assert (result.fixed, result.refused) == ([13, 15], [])
     assert result.text.count("params=lists[1]") == 2

@@ -22,6 +22,7 @@ transformers = pytest.importorskip("transformers")
 
 from lrlint.depth import Tier, infer_layout  # noqa: E402
 from lrlint.fix.fixer import FixOptions, fix_source  # noqa: E402
+from tests.conftest import SPLIT_BY_KIND  # noqa: E402
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=4, num_attention_heads=2)
 TINY_BLOCKS = 4
@@ -316,19 +317,16 @@ def test_trainer(
         assert group["weight_decay"] == (0.01 if dims >= 2 else 0.0), name
 
 
-SPLIT_LISTS = """
+SPLIT_LISTS = (
+    """
 import torch
 from transformers import AutoModelForSequenceClassification
 
 
 def split_optimizer(net, lr):
-    lists = [], []
-    for module in net.modules():
-        for name, p in module.named_parameters(recurse=False):
-            if name == "bias":
-                lists[1].append(p)
-            else:
-                lists[0].append(p)
+"""
+    + SPLIT_BY_KIND
+    + """\
     opt = torch.optim.SGD(lists[1], lr=lr, momentum=0.9)
     opt.add_param_group({"params": lists[0], "weight_decay": 1e-4})  # weights decay
     return opt
@@ -339,6 +337,7 @@ optimizer = split_optimizer(model, 0.01)
 for epoch in range(3):
     optimizer.step()
 """
+)
 
 
 @pytest.mark.parametrize("strategy", ["discriminative", "gradual"])

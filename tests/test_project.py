@@ -13,6 +13,7 @@ from lrlint.cache import Cache
 from lrlint.engine import CheckOptions, check_file, check_files
 from lrlint.project import layout
 from lrlint.project.modules import Project
+from tests.conftest import SPLIT_BY_KIND
 
 OPTIONS = CheckOptions(frozenset({"LR001", "LR002", "LR900"}))
 
@@ -346,28 +347,26 @@ def test_a_checked_helper_module_reports_once_where_the_optimizer_is_built(
     assert [(d.line, d.code) for d in helper.diagnostics] == [(10, "LR001")]
 
 
-SPLIT_HELPER = """
-    import copy
-    import torch
+SPLIT_HELPER = (
+    """
+import copy
+import torch
 
-    def split_optimizer(net, lr=0.1, decay=1e-4):
-        lists = [], []
-        for module in net.modules():
-            for name, p in module.named_parameters(recurse=False):
-                if name == "bias":
-                    lists[1].append(p)
-                else:
-                    lists[0].append(p)
-        opt = torch.optim.SGD(lists[0], lr=lr, momentum=0.9, weight_decay=decay)
-        opt.add_param_group({"params": lists[1], "weight_decay": 0.0})
-        return opt
-
-    def export_frozen(net, path):
-        net = copy.deepcopy(net)
-        for p in net.parameters():
-            p.requires_grad = False
-        torch.save(net, path)
+def split_optimizer(net, lr=0.1, decay=1e-4):
 """
+    + SPLIT_BY_KIND
+    + """\
+    opt = torch.optim.SGD(lists[0], lr=lr, momentum=0.9, weight_decay=decay)
+    opt.add_param_group({"params": lists[1], "weight_decay": 0.0})
+    return opt
+
+def export_frozen(net, path):
+    net = copy.deepcopy(net)
+    for p in net.parameters():
+        p.requires_grad = False
+    torch.save(net, path)
+"""
+)
 
 SPLIT_CALLER = """
     import timm
