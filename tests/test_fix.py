@@ -153,7 +153,7 @@ def test_unfixable_file_is_left_byte_for_byte(tmp_path: Path) -> None:
     path.write_text(
         "import torch\nfrom transformers import AutoModel\n"
         "model = AutoModel.from_pretrained('bert-base-uncased')\n"
-        "opt = torch.optim.AdamW(model.parameters(), **settings)\n"
+        "opt = torch.optim.AdamW(model.parameters(), **settings(), **more)\n"
     )
     before = path.read_bytes()
     result = run("fix", str(path))

@@ -379,7 +379,11 @@ def test_gradual_unfreezes_top_down_with_everything_in_the_optimizer(
                 if type(c).__name__.startswith("UnfreezeByEpoch")
             )
             state = transformers.TrainerState(epoch=float(epoch))
-            callback.on_epoch_begin(space["args"], state, None, model=model)
+            # the Trainer's callbacks get its optimizer: the stages are held out of its steps
+            # (torchrun's DDP syncs only what trained when it wrapped the model)
+            callback.on_epoch_begin(space["args"], state, None, model=model, optimizer=optimizer)
+            assert all(p.requires_grad for p in model.parameters())  # nothing is frozen
+            return {id(p) for g in optimizer.param_groups if not g["held"] for p in g["params"]}
         else:
             monkeypatch.setattr(type(model), "current_epoch", epoch, raising=False)
             model.on_train_epoch_start()

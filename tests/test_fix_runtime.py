@@ -359,3 +359,34 @@ def test_lists_split_by_kind_and_added_later_are_each_cut_by_depth(
     for name, group in groups.items():
         assert group["weight_decay"] == (0.0 if name.endswith("bias") else 1e-4), name
     assert fix_source(text, FixOptions(strategy=strategy)).text == text  # idempotent
+
+
+KEYWORDS = """
+import torch
+from transformers import AutoModelForSequenceClassification
+
+config = {{"optimizer": {{"args": {args}}}}}
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+optimizer = torch.optim.Adam(model.parameters(), **config["optimizer"]["args"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "head_lr"), [('{"lr": 3e-5, "weight_decay": 0.01}', 3e-5), ("{}", 1e-3)]
+)
+def test_rate_from_keyword_arguments(
+    args: str, head_lr: float, checkpoints: dict[str, str]
+) -> None:
+    """detoxify's `Adam(self.parameters(), **self.config["optimizer"]["args"])`: the tiers come
+    from the mapping's lr, or Adam's default when it holds none, and its other keys still
+    reach the optimizer."""
+    result = fix_source(KEYWORDS.format(args=args).lstrip(), FixOptions())
+    assert result.refused == [] and len(result.fixed) == 1
+    text = result.text
+    assert '["args"].get("lr", 0.001)' in text
+    namespace = _run(text, {HUB_IDS["bert"]: checkpoints["bert"]})
+    model, optimizer = namespace["model"], namespace["optimizer"]
+    groups = _groups(model, optimizer)
+    assert len(groups) == len(list(model.parameters()))
+    _check_depth_order(model, groups, head_lr)
+    assert optimizer.defaults["weight_decay"] == (0.01 if "weight_decay" in args else 0)

@@ -49,6 +49,7 @@ def param_groups_by_depth(
     decay=None,
     freeze=None,
     epoch=None,
+    optimizer=None,
 ):
     """Parameter groups whose learning rate rises with depth (by `lrlint fix`).
 
@@ -63,7 +64,9 @@ def param_groups_by_depth(
     `weight_decay`: decay the weights, not the biases and norms (ndim < 2).
     `freeze`: freeze the embeddings and that many bottom blocks (a float: that
     share of them). `epoch`: gradual unfreezing, heads first, two epochs a
-    stage, all of it in the optimizer from the start.
+    stage, all of it in the optimizer from the start. With `optimizer` (a
+    model wrapped by DDP, which syncs only what trained when it wrapped it),
+    nothing is frozen: the optimizer skips the held stages instead.
     """
     import re
     import warnings
@@ -186,6 +189,23 @@ def param_groups_by_depth(
             else:
                 d = count + 2  # new heads
             depths[id(p)] = min(d, depths.get(id(p), d))
+
+    if optimizer is not None:  # hold the lower stages out of each step
+        while hasattr(optimizer, "optimizer"):  # accelerate's, fabric's
+            optimizer = optimizer.optimizer
+        for group in optimizer.param_groups:
+            d = group.get("depth", count + 2)
+            stage = 0 if d > count else 1 if d > count // 2 else 2
+            group["held"] = epoch < 2 * stage
+
+        def hold(opt, args, kwargs):  # no gradient: no step, no decay
+            for group in opt.param_groups:
+                for p in group["params"] if group.get("held") else []:
+                    p.grad = None
+
+        if not hasattr(optimizer, "held_by_depth"):
+            optimizer.held_by_depth = optimizer.register_step_pre_hook(hold)
+        return optimizer.param_groups
 
     groups = list(model.parameters() if params is None else params)
     if groups and not isinstance(groups[0], dict):

@@ -115,6 +115,8 @@ class RuntimeFix:
     strategy: str
     decay: float | None
     layers: int | None
+    # gradual under DDP: freeze nothing, the unfreezing holds the optimizer's lower groups
+    hold: bool = False
 
     def call(self, params: str | None = None, weight_decay: str | None = None) -> str:
         args = [self.model, self.rate]
@@ -126,12 +128,13 @@ class RuntimeFix:
             args.append(f"decay={self.decay!r}")
         if self.strategy == "freeze":
             args.append(f"freeze={self.layers if self.layers is not None else FREEZE_SHARE}")
-        if self.strategy == "gradual":
+        if self.strategy == "gradual" and not self.hold:
             args.append("epoch=0")
         return f"{self.function}({', '.join(args)})"
 
-    def unfreeze(self, model: str, epoch: str) -> str:
-        return f"{self.function}({model}, epoch={epoch})"
+    def unfreeze(self, model: str, epoch: str, optimizer: str | None = None) -> str:
+        held = f", optimizer={optimizer}" if self.hold and optimizer is not None else ""
+        return f"{self.function}({model}, epoch={epoch}{held})"
 
 
 def function_name(script: Script, taken: set[str]) -> tuple[str, bool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,42 @@ def fix_files(
             verb = "would fix" if not write else "fixed"
             outcome.lines.append(f"{name}:{line}: {verb} LR001 ({result.strategy})")
         outcome.fixed += len(result.fixed)
+        for other, fixed_text in sorted(result.others.items()):
+            files_changed += _fix_caller(name, Path(other), fixed_text, write, style_diff, outcome)
     outcome.lines.append(_summary(outcome, files_changed, write))
     return outcome
+
+
+def _fix_caller(
+    name: str,
+    path: Path,
+    fixed_text: str,
+    write: bool,
+    style_diff: Callable[[str], str] | None,
+    outcome: FixOutcome,
+) -> int:
+    """Another module the fix of `name` rewrites (a caller's loop gets the unfreezing). It is
+    written after `name`: should this write fail, `name` still holds correct groups."""
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    try:
+        raw = path.read_bytes()
+        text = sources.decode(raw)
+    except (OSError, sources.SourceError) as exc:
+        outcome.errors.append(f"{shown}: cannot read the caller of {name}: {exc}")
+        return 0
+    if write:
+        try:
+            write_fixed(path, raw, text, fixed_text)
+        except WriteError as exc:
+            outcome.errors.append(
+                f"{shown}: {exc} (the unfreezing for {name}; its groups train without it)"
+            )
+            return 0
+    else:
+        outcome.lines.append(_styled(_diff(shown, text.text, fixed_text), style_diff))
+    verb = "would add" if not write else "added"
+    outcome.lines.append(f"{shown}: {verb} the gradual unfreezing for {name}")
+    return 1
 
 
 def _fix_notebook(

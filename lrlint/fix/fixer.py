@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from lrlint.analysis.uniform import (
     per_parameter_source,
     uniform_sites,
 )
-from lrlint.fix import anymodel, codegen, loops
+from lrlint.fix import anymodel, callers, codegen, loops
 from lrlint.fix.parts import ModelParts, PartsError, model_parts
 from lrlint.fix.rewrite import Edits, apply
 
@@ -63,6 +63,9 @@ class FixResult:
     refused: list[Refusal] = field(default_factory=list)
     strategy: str = "discriminative"
     unparsable: str | None = None  # why the file could not be read as Python
+    # other modules of the project the fix also rewrites (real path -> new text): the callers
+    # of a helper, whose loops get its gradual unfreezing
+    others: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -105,13 +108,16 @@ def fix_source(text: str, options: FixOptions) -> FixResult:
             return result
         key, uniform = pending[0]
         original_line = _original_line(text, script, uniform)
+        others = dict(result.others)  # kept only if the site is fixed
         try:
-            fixed_text = _fix_any(result.text, script, setup, uniform, options, strategy, key)
+            fixed_text = _fix_any(
+                result.text, script, setup, uniform, options, strategy, key, others
+            )
         except _Refuse as refusal:
             refused_keys.add(key)
             result.refused.append(Refusal(original_line, str(refusal)))
             continue
-        result.text = fixed_text
+        result.text, result.others = fixed_text, others
         result.fixed.append(original_line)
 
 
@@ -167,6 +173,7 @@ def _fix_any(
     options: FixOptions,
     strategy: str,
     key: tuple[str, int],
+    others: dict[str, str],
 ) -> str:
     """Today's groups where the file fixes the architecture; elsewhere (or where those cannot be
     written) the function that finds depth at run time."""
@@ -181,7 +188,7 @@ def _fix_any(
             return fixed_text
         except _Refuse:
             pass  # the written function serves this model too
-    fixed_text = _runtime_site(script, uniform, options, strategy)
+    fixed_text = _runtime_site(script, uniform, options, strategy, others)
     _verify(text, fixed_text, key, options)
     return fixed_text
 
@@ -208,21 +215,29 @@ def _blank_lines_after_function(text: str, name: str) -> str:
     )
 
 
-def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, strategy: str) -> str:
+def _runtime_site(
+    script: Script,
+    uniform: UniformSite,
+    options: FixOptions,
+    strategy: str,
+    others: dict[str, str] | None = None,
+) -> str:
     model_text = _unwrapped(script, uniform, script.code(uniform.model).strip())
     call = uniform.site.node
     try:
         rate = _rate(script, uniform)
     except _Refuse:
         default = anymodel.default_rate(call) if uniform.kind == "optimizer" else None
-        if default is None or any(arg.star == "**" for arg in call.args):
+        if default is None:
             raise
-        rate = codegen.Rate(codegen.number(default), default)
+        rate = _rate_in_keywords(script, call, default)
     edits = Edits()
     name, missing = anymodel.function_name(script, _bound_names(script))
     fix = anymodel.RuntimeFix(
         name, model_text, rate.expression, strategy, options.decay, options.layers
     )
+    if strategy == "gradual":
+        fix = _held_if_distributed(script, uniform, fix)
     if uniform.kind == "trainer":
         _runtime_trainer(edits, script, uniform, fix, options.line_length)
     elif _per_parameter(script, uniform) is not None:
@@ -244,11 +259,32 @@ def _runtime_site(script: Script, uniform: UniformSite, options: FixOptions, str
         edits.params[call] = (groups, False)
         _cut_added_groups(edits, script, uniform, fix, options.line_length)
         if strategy == "gradual":
-            _runtime_gradual(edits, script, uniform, fix)
+            _runtime_gradual(edits, script, uniform, fix, others)
     if missing:
         anymodel.add_function(edits, script, name)
         return _blank_lines_after_function(apply(script.module, edits).code, name)
     return apply(script.module, edits).code
+
+
+def _rate_in_keywords(script: Script, call: cst.Call, default: float) -> codegen.Rate:
+    """The rate of an optimizer called without `lr=`: its default, or the `lr` of the mapping
+    its keywords come from (`Adam(params, **config["optimizer"]["args"])`), which may hold
+    none. A group's own lr overrides the keywords', so the optimizer can keep them all."""
+    stars = [arg.value for arg in call.args if arg.star == "**"]
+    if not stars:
+        return codegen.Rate(codegen.number(default), default)
+    # read twice (here and by the optimizer): only a plain name, attribute or subscript
+    if len(stars) > 1 or not _plain_reference(stars[0]):
+        raise _Refuse("the lr is passed through **keyword arguments: write lr=... first")
+    quote = _quote_style(script.text)
+    mapping = script.code(stars[0]).strip()
+    return codegen.Rate(f"{mapping}.get({quote}lr{quote}, {codegen.number(default)})")
+
+
+def _plain_reference(node: cst.BaseExpression) -> bool:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return isinstance(node, cst.Name)
 
 
 def _cut_added_groups(
@@ -336,13 +372,15 @@ def _runtime_trainer(
                 "callbacks=: add it there by hand, or use --strategy discriminative"
             )
         base = _trainer_callback(script, edits)
+        quote = _quote_style(script.text)
+        held = f"kwargs[{quote}optimizer{quote}]"
         callback = codegen.Names(_bound_names(script)).fresh("UnfreezeByEpoch")
         lines = [
             f"class {callback}({base}):",
             '    """Gradual unfreezing: heads first, two epochs a stage (by lrlint fix)."""',
             "",
             "    def on_epoch_begin(self, args, state, control, model=None, **kwargs):",
-            f"        {fix.unfreeze('model', 'int(state.epoch or 0)')}",
+            f"        {fix.unfreeze('model', 'int(state.epoch or 0)', held)}",
             "",
             *lines,
         ]
@@ -385,7 +423,11 @@ def _imported_as(
 
 
 def _runtime_gradual(
-    edits: Edits, script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+    edits: Edits,
+    script: Script,
+    uniform: UniformSite,
+    fix: anymodel.RuntimeFix,
+    others: dict[str, str] | None = None,
 ) -> None:
     site = uniform.site
     owner = site.scope.owner
@@ -409,12 +451,41 @@ def _runtime_gradual(
         ]
         return
     found = loops.training_loop(script, site.scope, site.node, fix.model)
+    if found is None and others is not None:  # refused with the reason unless it has callers
+        _unfreeze_in_callers(script, uniform, fix, others)
+        return
     if found is None:
         raise _Refuse(_NO_LOOP)
-    if fix.unfreeze(found.model, "")[:-2] in script.code(found.loop.body):
+    if replace(fix, hold=False).unfreeze(found.model, "")[:-2] in script.code(found.loop.body):
         return  # another optimizer already thaws the model in this loop
-    call = fix.unfreeze(found.model, _epoch(edits, script, found))
+    call = fix.unfreeze(found.model, _epoch(edits, script, found), found.optimizer)
     edits.loop_top[found.loop] = _STEP_COMMENT + call if found.steps else call
+
+
+def _unfreeze_in_callers(
+    script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, others: dict[str, str]
+) -> None:
+    """The helper's callers in other modules get the unfreezing in their loops."""
+    site = uniform.site
+    try:
+        found = callers.caller_loops(script, site.scope, site.node, fix.model, fix.function)
+    except callers.NoCallerLoop as exc:
+        raise _Refuse(f"{_NO_LOOP} ({exc})" if str(exc) else _NO_LOOP) from None
+    assert fix.hold  # chosen by _held_if_distributed for the same callers
+    for caller in found:
+        path = str(caller.script.path)
+        if path in others:
+            continue  # another optimizer of the helper already put it there
+        loop = caller.found
+        at_caller = replace(fix, function=caller.function)
+        if at_caller.unfreeze(loop.model, "")[:-2] in caller.script.code(loop.loop.body):
+            continue
+        edits = Edits()
+        statement = at_caller.unfreeze(
+            loop.model, _epoch(edits, caller.script, loop), loop.optimizer
+        )
+        statement = _STEP_COMMENT + statement if loop.steps else statement
+        others[path] = callers.unfreeze_in(caller, statement, edits)
 
 
 _NO_LOOP = (
@@ -423,6 +494,52 @@ _NO_LOOP = (
     "nothing would call the unfreezing, and the lower layers would stay frozen; use "
     "--strategy discriminative or freeze"
 )
+
+
+def _refuse_distributed(script: Script, uniform: UniformSite, found: loops.TrainingLoop) -> None:
+    """The written stages freeze with requires_grad: not under a distributed wrapper (the
+    run-time function then holds the stages in the optimizer instead)."""
+    site = uniform.site
+    wrapper = loops.distributed_wrapper(script, site.scope, site.node, found)
+    if wrapper is not None:
+        raise _Refuse(_distributed_reason(wrapper))
+
+
+def _distributed_reason(wrapper: str) -> str:
+    return (
+        f"the model goes through {wrapper}(...), which reads which parameters train when it "
+        "wraps them: layers thawed later would not be synchronised (or not updated); use "
+        "--strategy discriminative or freeze"
+    )
+
+
+def _held_if_distributed(
+    script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix
+) -> anymodel.RuntimeFix:
+    """Gradual unfreezing that freezes nothing where a distributed wrapper reads which
+    parameters train when it wraps them: DDP syncs only those (Lightning #20340). The
+    unfreezing then holds the optimizer's lower groups out of each step instead. A Trainer
+    wraps its model so under torchrun."""
+    if uniform.kind == "trainer":
+        return replace(fix, hold=True)
+    site = uniform.site
+    method = site.scope.node
+    if isinstance(method, cst.FunctionDef) and method.name.value == "configure_optimizers":
+        return fix
+    found = loops.training_loop(script, site.scope, site.node, fix.model)
+    if found is None:
+        try:  # a helper trained in other modules: held there, see _unfreeze_in_callers
+            callers.caller_loops(script, site.scope, site.node, fix.model, fix.function)
+        except callers.NoCallerLoop:
+            return fix  # refused with the reason where the loop is looked for
+        return replace(fix, hold=True)
+    wrapper = loops.distributed_wrapper(script, site.scope, site.node, found)
+    if wrapper is None:
+        return fix
+    per_parameter = _per_parameter(script, uniform) is not None  # many optimizers
+    if loops.shards(script, wrapper) or found.optimizer is None or per_parameter:
+        raise _Refuse(_distributed_reason(wrapper))
+    return replace(fix, hold=True)
 
 
 # the pseudo-epoch of a step loop needs saying: two of its six sixths a stage
@@ -669,6 +786,7 @@ def _gradual_edits(edits: Edits, script: Script, uniform: UniformSite, plan: _Pl
     found = loops.training_loop(script, site.scope, site.node, plan.model)
     if found is None:
         raise _Refuse(_NO_LOOP)
+    _refuse_distributed(script, uniform, found)
     if found.scope is not site.scope:
         # the stages are written beside the optimizer, in its function
         raise _Refuse(

@@ -12,12 +12,13 @@ optimizer)`, lit-llama's layout), then where a helper that builds it is called.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 import libcst as cst
 
-from lrlint.analysis.names import keyword_arg, positional_arg
+from lrlint.analysis.names import keyword_arg, last_name, positional_arg
 from lrlint.analysis.script import Scope, Script
 from lrlint.fix.rewrite import leaves_loop
 
@@ -35,6 +36,7 @@ class TrainingLoop:
     # what to pass as the epoch; None: the loop counts no epochs, enumerate() must count them
     epoch: str | None
     steps: bool = False  # a step loop: `epoch` is the pseudo-epoch of the steps done
+    optimizer: str | None = None  # the optimizer's name where the loop runs, when known
 
 
 # where to look: a scope, the line after which its loop runs, the model's and the optimizer's
@@ -55,11 +57,74 @@ def training_loop(script: Script, scope: Scope, call: cst.Call, model: str) -> T
         places += _callers(script, scope.node, model)
     if optimizer is not None:
         places += _callees(script, scope, line, model, optimizer)
+    return _first_loop(script, places)
+
+
+def loop_after(
+    script: Script, scope: Scope, line: int, model: str, optimizer: str
+) -> TrainingLoop | None:
+    """The loop that trains `model` with `optimizer` after `line` of `scope` (a caller of the
+    helper that built them), or in a function of the file they are passed to."""
+    places: list[Place] = [(scope, line, model, optimizer)]
+    return _first_loop(script, places + _callees(script, scope, line, model, optimizer))
+
+
+def _first_loop(script: Script, places: list[Place]) -> TrainingLoop | None:
     for finder in (_epoch_loop, _step_loop):
         for where, after, expression, name in places:
             found = finder(script, where, after, expression, name)
             if found is not None:
-                return found
+                return dataclasses.replace(found, optimizer=name)
+    return None
+
+
+# Wrappers that read which parameters train when they wrap the model: DDP's reducer syncs only
+# those that required grad then (Lightning #20340: thawed layers drift apart on each process),
+# DeepSpeed's and FSDP's optimizers hold only those. A project's own `smart_DDP`,
+# `distributed_opt` are matched by name.
+_DISTRIBUTED = re.compile(r"DDP|DistributedDataParallel|FullyShardedDataParallel|distributed", re.I)
+_DISTRIBUTING_METHODS = frozenset(
+    {"prepare", "prepare_model", "initialize", "setup", "setup_module"}
+)
+# these hand the optimizer flat shards of the parameters: holding a group out of a step is not
+# known to work there
+_SHARDING = frozenset({"initialize", "FullyShardedDataParallel", "FSDP", "fully_shard"})
+# accelerate's plugins that make `prepare` shard (or hand to DeepSpeed / Megatron)
+_SHARDING_PLUGINS = re.compile(
+    r"\b(?:FullyShardedDataParallelPlugin|DeepSpeedPlugin|MegatronLMPlugin|ParallelismConfig)\b"
+)
+
+
+def shards(script: Script, wrapper: str) -> bool:
+    """Whether `wrapper` (a callee's text) shards the parameters in this script."""
+    return wrapper.rpartition(".")[2] in _SHARDING or bool(_SHARDING_PLUGINS.search(script.text))
+
+
+def distributed_wrapper(
+    script: Script, scope: Scope, call: cst.Call, found: TrainingLoop
+) -> str | None:
+    """The callee of a call that hands the model or the optimizer `call` builds to a
+    distributed wrapper, in the optimizer's function or its training loop's."""
+    root = found.model.split(".")[0]
+    names = {found.model if root == "self" else root, script.code(call).strip()}
+    optimizer = optimizer_name(script, scope, call)
+    if optimizer is not None:
+        names.add(optimizer)
+    for site in script.calls:
+        wrap = site.node
+        if site.scope is not scope and site.scope is not found.scope:
+            continue
+        func = wrap.func
+        name = last_name(func) or ""
+        method = isinstance(func, cst.Attribute) and name in _DISTRIBUTING_METHODS
+        if method and script.code(func.value).strip().endswith("amp"):  # type: ignore[union-attr]
+            continue  # apex's amp.initialize casts, it does not distribute
+        if not (method or _DISTRIBUTED.search(name)):
+            continue
+        given = {script.code(arg.value).strip().split(".")[0] for arg in wrap.args}
+        given |= {script.code(arg.value).strip() for arg in wrap.args}
+        if given & names:
+            return script.code(func).strip()
     return None
 
 
