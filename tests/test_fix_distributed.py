@@ -162,3 +162,64 @@ def test_a_sharding_wrapper_is_refused_with_the_reason(wrap: str, named: str) ->
     (refusal,) = result.refused
     assert f"the model goes through {named}(...)" in refusal.reason
     assert fix_source(text, FixOptions()).fixed  # discriminative needs no thawing: fixed
+
+
+LIGHTNING = """
+import lightning as L
+import torch
+from transformers import AutoModelForSequenceClassification
+
+
+class Module(L.LightningModule):
+    def __init__(self, name):
+        super().__init__()
+        self.model = AutoModelForSequenceClassification.from_pretrained(name, num_labels=2)
+
+    def training_step(self, batch, batch_idx):
+        ids, labels = batch
+        return self.model(input_ids=ids, labels=labels).loss
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=1e-2)
+"""
+
+
+def test_a_lightning_fit_holds_the_stages_after_its_step_closure(tmp_path: Path) -> None:
+    """Lightning steps with a closure (backward runs inside `optimizer.step`), so the
+    stages are held in `on_before_optimizer_step`, once the gradients are in: a real fit."""
+    lightning = pytest.importorskip("lightning")
+    result = fix_source(textwrap.dedent(LIGHTNING).lstrip(), FixOptions(strategy="gradual"))
+    assert result.refused == [] and len(result.fixed) == 1
+    assert "def on_before_optimizer_step(self, optimizer):" in result.text
+    namespace: dict[str, Any] = {"__name__": "fixed_module"}
+    exec(compile(result.text, "fixed_module.py", "exec"), namespace)
+    config = transformers.BertConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+        intermediate_size=37, num_labels=2,
+    )  # fmt: skip
+    transformers.BertForSequenceClassification(config).save_pretrained(tmp_path / "tiny")
+    module = namespace["Module"](str(tmp_path / "tiny"))
+    initial = {n: p.detach().clone() for n, p in module.named_parameters()}
+    snapshots: list[dict[str, Any]] = []
+
+    class Record(lightning.Callback):
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            snapshots.append({n: p.detach().clone() for n, p in pl_module.named_parameters()})
+
+    data = torch.utils.data.TensorDataset(torch.randint(0, 99, (8, 8)), torch.randint(0, 2, (8,)))
+    trainer = lightning.Trainer(
+        max_epochs=EPOCHS, accelerator="cpu", devices=1, logger=False, callbacks=[Record()],
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=4))
+
+    def moved(epoch: int, name: str) -> bool:
+        return not torch.equal(snapshots[epoch][name], initial[name])
+
+    head, bottom = (
+        "model.classifier.weight",
+        "model.bert.encoder.layer.0.attention.self.query.weight",
+    )
+    assert moved(1, head) and not moved(1, bottom)
+    assert not moved(1, "model.bert.embeddings.word_embeddings.weight")
+    assert moved(5, bottom) and moved(5, "model.bert.embeddings.word_embeddings.weight")

@@ -68,6 +68,24 @@ def param_groups_by_depth(
     model wrapped by DDP, which syncs only what trained when it wrapped it),
     nothing is frozen: the optimizer skips the held stages instead.
     """
+    if optimizer is not None:  # hold the lower stages out of each step
+
+        def hold(opt, *_):  # no gradient: no step, no decay
+            for group in opt.param_groups:
+                for p in group["params"] if group.get("held") else []:
+                    p.grad = None
+
+        many = isinstance(optimizer, (list, tuple))
+        for opt in optimizer if many else [optimizer]:
+            while hasattr(opt, "optimizer"):  # accelerate, fabric, Lightning
+                opt = opt.optimizer
+            for group in opt.param_groups:
+                group["held"] = epoch < 2 * group.get("stage", 0)
+            hold(opt)  # now too: Lightning calls this with the gradients in
+            if not hasattr(opt, "held_by_depth"):
+                opt.held_by_depth = opt.register_step_pre_hook(hold)
+        return None
+
     import re
     import warnings
 
@@ -190,23 +208,6 @@ def param_groups_by_depth(
                 d = count + 2  # new heads
             depths[id(p)] = min(d, depths.get(id(p), d))
 
-    if optimizer is not None:  # hold the lower stages out of each step
-        while hasattr(optimizer, "optimizer"):  # accelerate's, fabric's
-            optimizer = optimizer.optimizer
-        for group in optimizer.param_groups:
-            d = group.get("depth", count + 2)
-            stage = 0 if d > count else 1 if d > count // 2 else 2
-            group["held"] = epoch < 2 * stage
-
-        def hold(opt, args, kwargs):  # no gradient: no step, no decay
-            for group in opt.param_groups:
-                for p in group["params"] if group.get("held") else []:
-                    p.grad = None
-
-        if not hasattr(optimizer, "held_by_depth"):
-            optimizer.held_by_depth = optimizer.register_step_pre_hook(hold)
-        return optimizer.param_groups
-
     groups = list(model.parameters() if params is None else params)
     if groups and not isinstance(groups[0], dict):
         groups = [{"params": groups}]
@@ -217,8 +218,8 @@ def param_groups_by_depth(
         for p in [tensors] if hasattr(tensors, "ndim") else tensors:
             d = depths.get(id(p), count + 2)
             upper = d > count // 2
+            stage = 0 if d > count else 1 if upper else 2  # thawed in order
             if frozen is not None or epoch is not None:  # freeze, or thaw
-                stage = 0 if d > count else 1 if upper else 2
                 on = d > frozen if epoch is None else epoch >= 2 * stage
                 p.requires_grad_(on)
                 if not on and epoch is None:
@@ -234,6 +235,7 @@ def param_groups_by_depth(
                 base = group.get("lr", lr)
                 out[key] = {k: v for k, v in group.items() if k != "params"}
                 out[key]["params"], out[key]["depth"] = [], d
+                out[key]["stage"] = stage
                 if base is not None:
                     out[key]["lr"] = base * scale
                 if weight_decay is not None and "weight_decay" not in group:

@@ -437,15 +437,21 @@ def _runtime_gradual(
         and isinstance(method, cst.FunctionDef)
         and method.name.value == "configure_optimizers"
     ):
-        hook = owner.methods.get("on_train_epoch_start")
-        call = fix.unfreeze(fix.model, "self.current_epoch")
+        # Lightning calls this hook once the gradients are in, whatever its strategy (DDP
+        # included): the held stages drop theirs there
+        hook = owner.methods.get("on_before_optimizer_step")
+        optimizer = "optimizer"
+        if hook is not None and isinstance(hook.node, cst.FunctionDef):
+            params = hook.node.params.params
+            optimizer = params[1].name.value if len(params) > 1 else optimizer
+        call = fix.unfreeze(fix.model, "self.current_epoch", optimizer)
         if hook is not None and call in script.code(hook.node):
             return  # another optimizer of this module already thaws it
         if hook is not None and isinstance(hook.node, cst.FunctionDef):
             edits.body_top[hook.node] = f"{call}  # gradual unfreezing (by lrlint fix)"
             return
         edits.before[method] = [
-            "def on_train_epoch_start(self):",
+            "def on_before_optimizer_step(self, optimizer):",
             "    # gradual unfreezing: heads first, two epochs a stage (by lrlint fix)",
             f"    {call}",
         ]
@@ -519,13 +525,13 @@ def _held_if_distributed(
     """Gradual unfreezing that freezes nothing where a distributed wrapper reads which
     parameters train when it wraps them: DDP syncs only those (Lightning #20340). The
     unfreezing then holds the optimizer's lower groups out of each step instead. A Trainer
-    wraps its model so under torchrun."""
+    wraps its model so under torchrun, a LightningModule under a DDP strategy."""
     if uniform.kind == "trainer":
         return replace(fix, hold=True)
     site = uniform.site
     method = site.scope.node
     if isinstance(method, cst.FunctionDef) and method.name.value == "configure_optimizers":
-        return fix
+        return replace(fix, hold=True)  # a Lightning strategy may wrap it in DDP
     found = loops.training_loop(script, site.scope, site.node, fix.model)
     if found is None:
         try:  # a helper trained in other modules: held there, see _unfreeze_in_callers
