@@ -132,3 +132,22 @@ def test_a_caller_without_a_loop_refuses_and_writes_nothing(tmp_path: Path) -> N
     assert "helpers.py:5: LR001 not fixed: no training loop after the optimizer" in output
     assert "(train.py:10 has no training loop after the call)" in output
     assert (helper.read_bytes(), train.read_bytes()) == before
+
+
+def test_a_caller_importing_through_a_package_is_refused(tmp_path: Path) -> None:
+    """`from tools import build_optimizer`, re-exported by tools/__init__.py: the package does
+    not re-export the written function, so no import of it would run."""
+    (tmp_path / "pyproject.toml").write_text("")
+    package = tmp_path / "tools"
+    package.mkdir()
+    helper = package / "helpers.py"
+    helper.write_text(textwrap.dedent(HELPER).lstrip())
+    (package / "__init__.py").write_text("from .helpers import build_optimizer\n")
+    train = tmp_path / "train.py"
+    train.write_text(
+        textwrap.dedent(CALLER).lstrip().replace("from helpers import", "from tools import")
+    )
+    before = helper.read_bytes(), train.read_bytes()
+    output = _fix(str(helper))
+    assert "imports the helper other than from its module" in output, output
+    assert (helper.read_bytes(), train.read_bytes()) == before

@@ -80,8 +80,10 @@ def fix_files(
             verb = "would fix" if not write else "fixed"
             outcome.lines.append(f"{name}:{line}: {verb} LR001 ({result.strategy})")
         outcome.fixed += len(result.fixed)
-        for other, fixed_text in sorted(result.others.items()):
-            files_changed += _fix_caller(name, Path(other), fixed_text, write, style_diff, outcome)
+        for other, (read, fixed_text) in sorted(result.others.items()):
+            files_changed += _fix_caller(
+                name, Path(other), (read, fixed_text), write, style_diff, outcome
+            )
     outcome.lines.append(_summary(outcome, files_changed, write))
     return outcome
 
@@ -89,7 +91,7 @@ def fix_files(
 def _fix_caller(
     name: str,
     path: Path,
-    fixed_text: str,
+    texts: tuple[str, str],
     write: bool,
     style_diff: Callable[[str], str] | None,
     outcome: FixOutcome,
@@ -102,6 +104,13 @@ def _fix_caller(
         text = sources.decode(raw)
     except (OSError, sources.SourceError) as exc:
         outcome.errors.append(f"{shown}: cannot read the caller of {name}: {exc}")
+        return 0
+    read, fixed_text = texts
+    if text.text != read:
+        outcome.errors.append(
+            f"{shown}: changed on disk while {name} was fixed; the unfreezing was not added "
+            f"(the groups of {name} train without it)"
+        )
         return 0
     if write:
         try:

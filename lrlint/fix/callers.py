@@ -63,9 +63,7 @@ def caller_loops(
         wrapper = loops.distributed_wrapper(other, site.scope, site.node, loop)
         if wrapper is not None and loops.shards(other, wrapper):
             raise NoCallerLoop(f"{where} shards the model with {wrapper}(...)")
-        named = _written_name(other, site, function)
-        if named is None:
-            raise NoCallerLoop(f"{where} calls {helper.name.value} in a form lrlint cannot import")
+        named = _written_name(other, site, function, script, where)
         found.append(CallerLoop(other, site, loop, *named))
     if not found:
         raise NoCallerLoop("")
@@ -145,18 +143,27 @@ def _model_there(other: Script, call: cst.Call, helper: cst.FunctionDef, model: 
 
 
 def _written_name(
-    other: Script, site: CallSite, function: str
-) -> tuple[str, tuple[str, ...]] | None:
+    other: Script, site: CallSite, function: str, helper: Script, where: str
+) -> tuple[str, tuple[str, ...]]:
     """How the caller names the written function, and the import that brings it: beside the
     helper's own import (`from utils.torch_utils import smart_optimizer`), or through the
     module the helper is called on (`torch_utils.smart_optimizer(...)`)."""
-    func = site.node.func
+    func, qualname = site.node.func, site.qualname
+    module = qualname.rpartition(".")[0] if qualname is not None else ""
+    # only through the helper's own module: a package that re-exports the helper does not
+    # re-export the written function
+    path = helper.path
+    own = path is not None and module.rpartition(".")[2] in (
+        path.stem,
+        path.parent.name if path.stem == "__init__" else path.stem,
+    )
+    if not own or not isinstance(func, (cst.Name, cst.Attribute)):
+        raise NoCallerLoop(
+            f"{where} imports the helper other than from its module: add the unfreezing there "
+            "by hand"
+        )
     if isinstance(func, cst.Attribute):
         return f"{other.code(func.value).strip()}.{function}", ()
-    qualname = site.qualname
-    if not isinstance(func, cst.Name) or qualname is None or "." not in qualname:
-        return None
-    if function in other.functions:
-        return None  # the caller has a function of that name: importing it would shadow it
-    module = qualname.rpartition(".")[0]
+    if function in other.functions:  # importing it would shadow the caller's own
+        raise NoCallerLoop(f"{where} has a function named {function}")
     return function, (f"from {module} import {function}",)

@@ -63,9 +63,9 @@ class FixResult:
     refused: list[Refusal] = field(default_factory=list)
     strategy: str = "discriminative"
     unparsable: str | None = None  # why the file could not be read as Python
-    # other modules of the project the fix also rewrites (real path -> new text): the callers
-    # of a helper, whose loops get its gradual unfreezing
-    others: dict[str, str] = field(default_factory=dict)
+    # other modules of the project the fix also rewrites (real path -> the text it read, the
+    # new text): the callers of a helper, whose loops get its gradual unfreezing
+    others: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -173,7 +173,7 @@ def _fix_any(
     options: FixOptions,
     strategy: str,
     key: tuple[str, int],
-    others: dict[str, str],
+    others: dict[str, tuple[str, str]],
 ) -> str:
     """Today's groups where the file fixes the architecture; elsewhere (or where those cannot be
     written) the function that finds depth at run time."""
@@ -220,7 +220,7 @@ def _runtime_site(
     uniform: UniformSite,
     options: FixOptions,
     strategy: str,
-    others: dict[str, str] | None = None,
+    others: dict[str, tuple[str, str]] | None = None,
 ) -> str:
     model_text = _unwrapped(script, uniform, script.code(uniform.model).strip())
     call = uniform.site.node
@@ -427,7 +427,7 @@ def _runtime_gradual(
     script: Script,
     uniform: UniformSite,
     fix: anymodel.RuntimeFix,
-    others: dict[str, str] | None = None,
+    others: dict[str, tuple[str, str]] | None = None,
 ) -> None:
     site = uniform.site
     owner = site.scope.owner
@@ -469,7 +469,10 @@ def _runtime_gradual(
 
 
 def _unfreeze_in_callers(
-    script: Script, uniform: UniformSite, fix: anymodel.RuntimeFix, others: dict[str, str]
+    script: Script,
+    uniform: UniformSite,
+    fix: anymodel.RuntimeFix,
+    others: dict[str, tuple[str, str]],
 ) -> None:
     """The helper's callers in other modules get the unfreezing in their loops."""
     site = uniform.site
@@ -491,7 +494,7 @@ def _unfreeze_in_callers(
             loop.model, _epoch(edits, caller.script, loop), loop.optimizer
         )
         statement = _STEP_COMMENT + statement if loop.steps else statement
-        others[path] = callers.unfreeze_in(caller, statement, edits)
+        others[path] = (caller.script.text, callers.unfreeze_in(caller, statement, edits))
 
 
 _NO_LOOP = (
