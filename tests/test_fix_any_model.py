@@ -382,9 +382,10 @@ def test_gradual_unfreezes_top_down_with_everything_in_the_optimizer(
             # the Trainer's callbacks get its optimizer: the stages are held out of its steps
             # (torchrun's DDP syncs only what trained when it wrapped the model)
             callback.on_epoch_begin(space["args"], state, None, model=model, optimizer=optimizer)
-        else:  # Lightning calls it with the gradients in, whatever its strategy
+        else:  # before the epoch's first step, whatever its strategy
             monkeypatch.setattr(type(model), "current_epoch", epoch, raising=False)
-            model.on_before_optimizer_step(optimizer)
+            monkeypatch.setattr(type(model), "optimizers", lambda self: optimizer)
+            model.on_train_epoch_start()
         if form != "plain":
             assert all(p.requires_grad for p in model.parameters())  # nothing is frozen
             return {id(p) for g in optimizer.param_groups if not g["held"] for p in g["params"]}
@@ -453,11 +454,11 @@ def test_gradual_counts_epochs_of_a_loop_without_an_epoch_name(
     assert trainable[0] == trainable[1] < trainable[2] == trainable[3] < trainable[4]
 
 
-def test_gradual_joins_an_existing_step_hook_once() -> None:
+def test_gradual_joins_an_existing_epoch_hook_once() -> None:
     text = textwrap.dedent(LIGHTNING).format(auto="AutoModel").lstrip()
     text = text.replace(
         "    def configure_optimizers(self):",
-        "    def on_before_optimizer_step(self, opt):\n        print('step')\n\n"
+        "    def on_train_epoch_start(self):\n        print('epoch')\n\n"
         "    def configure_optimizers(self):",
     )
     text = text.replace(
@@ -469,8 +470,8 @@ def test_gradual_joins_an_existing_step_hook_once() -> None:
     result = fix_source(text, FixOptions(strategy="gradual"))
     assert len(result.fixed) == 2 and not result.refused
     hook = (
-        "    def on_before_optimizer_step(self, opt):\n"
-        "        param_groups_by_depth(self, epoch=self.current_epoch, optimizer=opt)"
+        "    def on_train_epoch_start(self):\n"
+        "        param_groups_by_depth(self, epoch=self.current_epoch, optimizer=self.optimizers())"
     )
     assert hook in result.text
     assert result.text.count("epoch=self.current_epoch") == 1

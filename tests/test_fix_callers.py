@@ -151,3 +151,38 @@ def test_a_caller_importing_through_a_package_is_refused(tmp_path: Path) -> None
     output = _fix(str(helper))
     assert "imports the helper other than from its module" in output, output
     assert (helper.read_bytes(), train.read_bytes()) == before
+
+
+def test_every_loop_of_a_caller_gets_the_unfreezing(tmp_path: Path) -> None:
+    """Two functions of train.py train what the helper returns: both loops thaw."""
+    body = textwrap.dedent(CALLER).lstrip()
+    head, loop = body.split("optimizer, scheduler = build_optimizer(model, 1e-2)\n")
+    indented = textwrap.indent(
+        "optimizer, scheduler = build_optimizer(model, 1e-2)\n" + loop, "    "
+    )
+    caller = head + "\n\ndef main():\n" + indented + "\n\ndef again():\n" + indented
+    helper, train = _project(tmp_path, caller)
+    output = _fix(str(helper))
+    assert "train.py: added the gradual unfreezing" in output
+    text = train.read_text()
+    assert text.count("param_groups_by_depth(model, epoch=epoch, optimizer=optimizer)") == 2
+    assert text.count("from helpers import param_groups_by_depth") == 1
+
+
+def test_a_helper_with_a_loop_of_its_own_and_callers_elsewhere_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The helper's own file trains it in `demo()`; train.py's loop would get nothing and
+    train with the lower layers frozen for good."""
+    demo = (
+        "\n\ndef demo(model):\n"
+        "    optimizer, scheduler = build_optimizer(model, 1e-3)\n"
+        "    for epoch in range(3):\n"
+        "        optimizer.step()\n"
+    )
+    helper, train = _project(tmp_path)
+    helper.write_text(helper.read_text() + demo)
+    before = helper.read_bytes(), train.read_bytes()
+    output = _fix(str(helper))
+    assert "build_optimizer is also called from train.py:10" in output, output
+    assert (helper.read_bytes(), train.read_bytes()) == before

@@ -184,13 +184,13 @@ class Module(L.LightningModule):
 """
 
 
-def test_a_lightning_fit_holds_the_stages_after_its_step_closure(tmp_path: Path) -> None:
-    """Lightning steps with a closure (backward runs inside `optimizer.step`), so the
-    stages are held in `on_before_optimizer_step`, once the gradients are in: a real fit."""
+def test_a_lightning_fit_holds_the_stages_through_its_step_closure(tmp_path: Path) -> None:
+    """Lightning steps with a closure (backward runs inside `optimizer.step`, after any step
+    pre-hook): the held stages step at lr 0, so they stay put all the same. A real fit."""
     lightning = pytest.importorskip("lightning")
     result = fix_source(textwrap.dedent(LIGHTNING).lstrip(), FixOptions(strategy="gradual"))
     assert result.refused == [] and len(result.fixed) == 1
-    assert "def on_before_optimizer_step(self, optimizer):" in result.text
+    assert "def on_train_epoch_start(self):" in result.text
     namespace: dict[str, Any] = {"__name__": "fixed_module"}
     exec(compile(result.text, "fixed_module.py", "exec"), namespace)
     config = transformers.BertConfig(

@@ -340,11 +340,12 @@ def test_fix_command_on_a_notebook(tmp_path: Path) -> None:
 
 def test_fix_reports_what_it_cannot_fix_by_cell(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
-    # the lr comes through **settings: no rate to write groups with, even at run time
+    # the lr comes through a call's **settings(): read twice (groups and optimizer) it could
+    # differ, so there is no rate to write groups with, even at run time
     load = (
         "import torch\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained('x')\n"
     )
-    kwargs = "x = 1\nopt = torch.optim.AdamW(model.parameters(), **settings)\n"
+    kwargs = "x = 1\nopt = torch.optim.AdamW(model.parameters(), **settings())\n"
     path.write_text(cells(load, kwargs), encoding="utf-8")
     before = path.read_bytes()
     result = run("fix", str(path))

@@ -66,14 +66,22 @@ def param_groups_by_depth(
     share of them). `epoch`: gradual unfreezing, heads first, two epochs a
     stage, all of it in the optimizer from the start. With `optimizer` (a
     model wrapped by DDP, which syncs only what trained when it wrapped it),
-    nothing is frozen: the optimizer skips the held stages instead.
+    nothing is frozen: the held stages step at lr 0 on zeroed gradients.
     """
     if optimizer is not None:  # hold the lower stages out of each step
 
-        def hold(opt, *_):  # no gradient: no step, no decay
+        def hold(opt, *_):  # a held group steps at lr 0: it does not move
             for group in opt.param_groups:
-                for p in group["params"] if group.get("held") else []:
-                    p.grad = None
+                if group.get("held"):
+                    group["lr"], group["lr_held"] = 0.0, group["lr"]
+                    for p in group["params"]:  # nor do its moments, mostly
+                        if p.grad is not None:  # (a closure makes them later)
+                            p.grad.zero_()
+
+        def release(opt, *_):  # the scheduler's rate back
+            for group in opt.param_groups:
+                if "lr_held" in group:
+                    group["lr"] = group.pop("lr_held")
 
         many = isinstance(optimizer, (list, tuple))
         for opt in optimizer if many else [optimizer]:
@@ -81,9 +89,9 @@ def param_groups_by_depth(
                 opt = opt.optimizer
             for group in opt.param_groups:
                 group["held"] = epoch < 2 * group.get("stage", 0)
-            hold(opt)  # now too: Lightning calls this with the gradients in
             if not hasattr(opt, "held_by_depth"):
                 opt.held_by_depth = opt.register_step_pre_hook(hold)
+                opt.register_step_post_hook(release)
         return None
 
     import re

@@ -70,12 +70,10 @@ def caller_loops(
     return found
 
 
-def unfreeze_in(caller: CallerLoop, statement: str, edits: Edits) -> str:
-    """The caller's text with `statement` (the unfreezing) first in its loop; `edits` holds
-    what counting the loop's epochs took."""
-    edits.loop_top[caller.found.loop] = statement
-    edits.imports.extend(caller.imports)
-    return apply(caller.script.module, edits).code
+def apply_to(script: Script, edits: Edits) -> str:
+    """The caller's new text: its loops' unfreezing and the imports it takes."""
+    edits.imports[:] = list(dict.fromkeys(edits.imports))
+    return apply(script.module, edits).code
 
 
 def _name(script: Script) -> str:

@@ -20,7 +20,7 @@ import libcst as cst
 
 from lrlint.analysis import buckets, catalog
 from lrlint.analysis.names import keyword_arg, last_name, positional_arg
-from lrlint.analysis.script import Script
+from lrlint.analysis.script import Scope, Script
 from lrlint.analysis.skeleton import Skeleton, skeleton_for
 from lrlint.analysis.training import TrainingSetup
 from lrlint.analysis.uniform import (
@@ -437,21 +437,17 @@ def _runtime_gradual(
         and isinstance(method, cst.FunctionDef)
         and method.name.value == "configure_optimizers"
     ):
-        # Lightning calls this hook once the gradients are in, whatever its strategy (DDP
-        # included): the held stages drop theirs there
-        hook = owner.methods.get("on_before_optimizer_step")
-        optimizer = "optimizer"
-        if hook is not None and isinstance(hook.node, cst.FunctionDef):
-            params = hook.node.params.params
-            optimizer = params[1].name.value if len(params) > 1 else optimizer
-        call = fix.unfreeze(fix.model, "self.current_epoch", optimizer)
+        # before the epoch's first step, under any strategy (DDP included): the held stages
+        # step at lr 0 from there on
+        hook = owner.methods.get("on_train_epoch_start")
+        call = fix.unfreeze(fix.model, "self.current_epoch", "self.optimizers()")
         if hook is not None and call in script.code(hook.node):
             return  # another optimizer of this module already thaws it
         if hook is not None and isinstance(hook.node, cst.FunctionDef):
             edits.body_top[hook.node] = f"{call}  # gradual unfreezing (by lrlint fix)"
             return
         edits.before[method] = [
-            "def on_before_optimizer_step(self, optimizer):",
+            "def on_train_epoch_start(self):",
             "    # gradual unfreezing: heads first, two epochs a stage (by lrlint fix)",
             f"    {call}",
         ]
@@ -481,20 +477,24 @@ def _unfreeze_in_callers(
     except callers.NoCallerLoop as exc:
         raise _Refuse(f"{_NO_LOOP} ({exc})" if str(exc) else _NO_LOOP) from None
     assert fix.hold  # chosen by _held_if_distributed for the same callers
+    by_file: dict[str, list[callers.CallerLoop]] = {}
     for caller in found:
-        path = str(caller.script.path)
+        by_file.setdefault(str(caller.script.path), []).append(caller)
+    for path, here in by_file.items():
         if path in others:
             continue  # another optimizer of the helper already put it there
-        loop = caller.found
-        at_caller = replace(fix, function=caller.function)
-        if at_caller.unfreeze(loop.model, "")[:-2] in caller.script.code(loop.loop.body):
-            continue
-        edits = Edits()
-        statement = at_caller.unfreeze(
-            loop.model, _epoch(edits, caller.script, loop), loop.optimizer
-        )
-        statement = _STEP_COMMENT + statement if loop.steps else statement
-        others[path] = (caller.script.text, callers.unfreeze_in(caller, statement, edits))
+        edits, script_there = Edits(), here[0].script
+        for caller in here:  # every loop of the file that trains what the helper returns
+            loop = caller.found
+            at_caller = replace(fix, function=caller.function)
+            if at_caller.unfreeze(loop.model, "")[:-2] in script_there.code(loop.loop.body):
+                continue
+            statement = at_caller.unfreeze(
+                loop.model, _epoch(edits, script_there, loop), loop.optimizer
+            )
+            edits.loop_top[loop.loop] = _STEP_COMMENT + statement if loop.steps else statement
+            edits.imports.extend(caller.imports)
+        others[path] = (script_there.text, callers.apply_to(script_there, edits))
 
 
 _NO_LOOP = (
@@ -536,6 +536,8 @@ def _held_if_distributed(
     if isinstance(method, cst.FunctionDef) and method.name.value == "configure_optimizers":
         return replace(fix, hold=True)  # a Lightning strategy may wrap it in DDP
     found = loops.training_loop(script, site.scope, site.node, fix.model)
+    if found is not None and found.scope is not site.scope:
+        _refuse_other_callers(script, site.scope)
     if found is None:
         try:  # a helper trained in other modules: held there, see _unfreeze_in_callers
             callers.caller_loops(script, site.scope, site.node, fix.model, fix.function)
@@ -549,6 +551,22 @@ def _held_if_distributed(
     if loops.shards(script, wrapper) or found.optimizer is None or per_parameter:
         raise _Refuse(_distributed_reason(wrapper))
     return replace(fix, hold=True)
+
+
+def _refuse_other_callers(script: Script, scope: Scope) -> None:
+    """A helper trained by a loop of its own file (`demo()`) and called from other modules:
+    those callers would train it with the lower layers frozen for good."""
+    project = script.project
+    if project is None or scope.parent is not script.module_scope or scope.owner is not None:
+        return
+    elsewhere = project.callers(scope)
+    if elsewhere:
+        other, call = elsewhere[0]
+        name = other.path.name if other.path is not None else "another module"
+        raise _Refuse(
+            f"{scope.name} is also called from {name}:{other.position(call.node)[0]}, whose "
+            "loop would keep the lower layers frozen: use --strategy discriminative or freeze"
+        )
 
 
 # the pseudo-epoch of a step loop needs saying: two of its six sixths a stage

@@ -88,7 +88,10 @@ _DISTRIBUTING_METHODS = frozenset(
 )
 # these hand the optimizer flat shards of the parameters: holding a group out of a step is not
 # known to work there
-_SHARDING = frozenset({"initialize", "FullyShardedDataParallel", "FSDP", "fully_shard"})
+# (Horovod's DistributedOptimizer also syncs every gradient in its step: a dropped one fails)
+_SHARDING = frozenset(
+    {"initialize", "FullyShardedDataParallel", "FSDP", "fully_shard", "DistributedOptimizer"}
+)
 # accelerate's plugins that make `prepare` shard (or hand to DeepSpeed / Megatron)
 _SHARDING_PLUGINS = re.compile(
     r"\b(?:FullyShardedDataParallelPlugin|DeepSpeedPlugin|MegatronLMPlugin|ParallelismConfig)\b"
