@@ -17,7 +17,6 @@ import libcst as cst
 from lrlint.analysis.names import keyword_arg, positional_arg
 from lrlint.analysis.script import CallSite, Scope, Script
 from lrlint.fix import loops
-from lrlint.fix.rewrite import Edits, apply
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,11 @@ def caller_loops(
         raise NoCallerLoop(f"{helper.name.value} does not return the optimizer it builds")
     found: list[CallerLoop] = []
     for other, site in project.callers(scope):
-        where = f"{_name(other)}:{other.position(site.node)[0]}"
+        line = other.position(site.node)[0]
+        where = f"{_name(other)}:{line}"
         optimizer = _bound(other, site, position)
         if optimizer is None:
             raise NoCallerLoop(f"{where} does not keep the optimizer in a name")
-        line = other.position(site.node)[0]
         model = _model_there(other, site.node, helper, model_in_helper)
         if model is None:
             raise NoCallerLoop(f"{where} passes no model")
@@ -68,12 +67,6 @@ def caller_loops(
     if not found:
         raise NoCallerLoop("")
     return found
-
-
-def apply_to(script: Script, edits: Edits) -> str:
-    """The caller's new text: its loops' unfreezing and the imports it takes."""
-    edits.imports[:] = list(dict.fromkeys(edits.imports))
-    return apply(script.module, edits).code
 
 
 def _name(script: Script) -> str:

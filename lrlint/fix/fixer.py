@@ -458,10 +458,19 @@ def _runtime_gradual(
         return
     if found is None:
         raise _Refuse(_NO_LOOP)
-    if replace(fix, hold=False).unfreeze(found.model, "")[:-2] in script.code(found.loop.body):
-        return  # another optimizer already thaws the model in this loop
+    _thaw_in_loop(edits, script, fix, found)
+
+
+def _thaw_in_loop(
+    edits: Edits, script: Script, fix: anymodel.RuntimeFix, found: loops.TrainingLoop
+) -> bool:
+    """The unfreezing first in the loop that trains the optimizer, once per loop; False when
+    another optimizer already thaws the model there."""
+    if fix.unfreeze(found.model, "")[:-2] in script.code(found.loop.body):
+        return False
     call = fix.unfreeze(found.model, _epoch(edits, script, found), found.optimizer)
     edits.loop_top[found.loop] = _STEP_COMMENT + call if found.steps else call
+    return True
 
 
 def _unfreeze_in_callers(
@@ -485,16 +494,10 @@ def _unfreeze_in_callers(
             continue  # another optimizer of the helper already put it there
         edits, script_there = Edits(), here[0].script
         for caller in here:  # every loop of the file that trains what the helper returns
-            loop = caller.found
             at_caller = replace(fix, function=caller.function)
-            if at_caller.unfreeze(loop.model, "")[:-2] in script_there.code(loop.loop.body):
-                continue
-            statement = at_caller.unfreeze(
-                loop.model, _epoch(edits, script_there, loop), loop.optimizer
-            )
-            edits.loop_top[loop.loop] = _STEP_COMMENT + statement if loop.steps else statement
-            edits.imports.extend(caller.imports)
-        others[path] = (script_there.text, callers.apply_to(script_there, edits))
+            if _thaw_in_loop(edits, script_there, at_caller, caller.found):
+                edits.imports.extend(caller.imports)  # written once by apply
+        others[path] = (script_there.text, apply(script_there.module, edits).code)
 
 
 _NO_LOOP = (
